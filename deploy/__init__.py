@@ -1,0 +1,1 @@
+"""Deployment of the platform: the local stack (``stackctl``), its configuration files."""

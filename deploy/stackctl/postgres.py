@@ -1,0 +1,161 @@
+"""PostgreSQL 15: a dedicated Debian cluster ``15/mentoring``, its role and databases.
+
+A Debian cluster (``pg_createcluster``/``pg_ctlcluster``) rather than a bare
+``initdb`` directory: Debian's tools then know it (``pg_lsclusters``), its log is in
+the usual place, and it runs as the ``postgres`` user as PostgreSQL requires. Its
+data lives in /var/lib/postgresql/15/mentoring, so it survives ``make clean``.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+from deploy.stackctl import system
+from deploy.stackctl.component import Component, State
+from deploy.stackctl.errors import StackError
+from services.eventcore import settings as project_settings
+
+VERSION = "15"
+CLUSTER = "mentoring"
+CONF_D = Path(f"/etc/postgresql/{VERSION}/{CLUSTER}/conf.d")
+SERVER_LOG = Path(f"/var/log/postgresql/postgresql-{VERSION}-{CLUSTER}.log")
+
+# Idempotent provisioning in one psql session: \gexec runs each generated statement
+# (CREATE DATABASE cannot run inside a DO block or a transaction).
+_PROVISION = """\
+\\getenv role STACKCTL_PG_ROLE
+\\getenv password STACKCTL_PG_PASSWORD
+SELECT format('CREATE ROLE %I LOGIN CREATEDB', :'role')
+ WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'role') \\gexec
+SELECT format('ALTER ROLE %I LOGIN CREATEDB PASSWORD %L', :'role', :'password') \\gexec
+"""
+_DATABASE = """\
+SELECT format('CREATE DATABASE %I OWNER %I', '{name}', :'role')
+ WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '{name}') \\gexec
+"""
+
+
+class Postgres(Component):
+    key = "postgres"
+    label = "PostgreSQL"
+
+    def address(self) -> str:
+        return str(self.stack.postgres)
+
+    def ports(self) -> list[int]:
+        return [self.stack.settings.pg_port]
+
+    def owns(self, pid: int) -> bool:
+        # The postmaster is started by pg_ctlcluster, not by us: recognise it by its config.
+        return f"/postgresql/{VERSION}/{CLUSTER}" in system.cmdline(pid, limit=1000)
+
+    def _cluster(self) -> tuple[int, str] | None:
+        """(port, status) of 15/mentoring from pg_lsclusters, None if it does not exist."""
+        try:
+            done = subprocess.run(
+                ["pg_lsclusters", "--no-header"], capture_output=True, text=True, check=False
+            )
+        except FileNotFoundError:  # postgresql-common not installed yet: up installs it
+            return None
+        for line in done.stdout.splitlines():
+            fields = line.split()
+            if fields[:2] == [VERSION, CLUSTER]:
+                return int(fields[2]), fields[3]
+        return None
+
+    def state(self) -> State:
+        cluster = self._cluster()
+        if cluster is None:
+            return State(False, detail="cluster not created")
+        _port, status = cluster
+        return State(status.startswith("online"), detail=f"cluster {VERSION}/{CLUSTER}")
+
+    def start(self) -> None:
+        log = self.paths.log("postgres-setup")
+        port = self.stack.settings.pg_port
+        cluster = self._cluster()
+        if cluster is None:
+            self._create(log)
+        elif cluster[0] != port:
+            # The setting moved since the cluster was created: follow it.
+            self._ctl(["pg_conftool", VERSION, CLUSTER, "set", "port", str(port)], log)
+        self._write_overrides()
+        self._link_log()
+        if system.run(["pg_ctlcluster", VERSION, CLUSTER, "start"], log, timeout=120) != 0:
+            raise StackError(
+                f"PostgreSQL cluster {VERSION}/{CLUSTER} did not start ({SERVER_LOG})",
+                system.tail(SERVER_LOG) + "\n" + system.tail(log, 5),
+            )
+
+    def _create(self, log: Path) -> None:
+        self._ctl(
+            [
+                "pg_createcluster", VERSION, CLUSTER,
+                "--port", str(self.stack.settings.pg_port),
+                # Not started by the init script at boot: stackctl starts it.
+                "--start-conf", "manual",
+                # UTF-8 whatever the caller's locale (CI may have none: SQL_ASCII otherwise).
+                "--locale", "C.UTF-8", "--encoding", "UTF8",
+            ],
+            log,
+        )
+
+    def _write_overrides(self) -> None:
+        """Our settings in the cluster's conf.d (read after postgresql.conf, so they win).
+
+        Not ``pg_createcluster -o``: it writes 127.0.0.1 unquoted, which PostgreSQL
+        rejects as a syntax error.
+        """
+        CONF_D.mkdir(parents=True, exist_ok=True)
+        (CONF_D / "stackctl.conf").write_text(
+            "# written by stackctl (deploy/stackctl/postgres.py) at every start\n"
+            "listen_addresses = '127.0.0.1'\n"
+            # Every service, relay, consumer and test holds a pool: room for all of them.
+            "max_connections = 300\n"
+        )
+
+    def _ctl(self, command: list[str], log: Path) -> None:
+        if system.run(command, log, timeout=120) != 0:
+            raise StackError(f"{command[0]} {VERSION} {CLUSTER} failed ({self.paths.rel(log)})",
+                             system.tail(log))
+
+    def _link_log(self) -> None:
+        """.stack/logs/postgresql.log -> the cluster's log, so that all logs are in one place."""
+        link = self.paths.log("postgresql")
+        if not link.is_symlink():
+            link.unlink(missing_ok=True)
+            link.symlink_to(SERVER_LOG)
+
+    def ensure(self) -> None:
+        """The role with the configured password, and one database per context."""
+        self._link_log()
+        s = self.stack.settings
+        cluster = self._cluster()
+        if cluster is not None and cluster[0] != s.pg_port:
+            raise StackError(f"cluster {VERSION}/{CLUSTER} runs on port {cluster[0]}, not on "
+                             f"MENTORING_PG_PORT={s.pg_port}: stop it first (stackctl down)")
+        sql = _PROVISION + "".join(
+            _DATABASE.format(name=s.database_name(ctx)) for ctx in project_settings.CONTEXTS
+        )
+        log = self.paths.log("postgres-setup")
+        command = [
+            "runuser", "-u", "postgres", "--",
+            "psql", "-X", "-q", "-v", "ON_ERROR_STOP=1",
+            "-p", str(s.pg_port), "-d", "postgres",
+        ]
+        # Role and password travel in the environment: never on a command line or in a log.
+        env = dict(os.environ, STACKCTL_PG_ROLE=s.pg_user, STACKCTL_PG_PASSWORD=s.pg_password)
+        if system.run(command, log, env, timeout=60, stdin_text=sql) != 0:
+            raise StackError(f"creating the role and databases failed ({self.paths.rel(log)})",
+                             system.tail(log))
+
+    def stop(self) -> bool:
+        if not self.state().running:
+            return False
+        log = self.paths.log("postgres-setup")
+        if system.run(["pg_ctlcluster", VERSION, CLUSTER, "stop", "-m", "fast"], log) != 0:
+            raise StackError(f"pg_ctlcluster {VERSION} {CLUSTER} stop failed ({SERVER_LOG})",
+                             system.tail(log, 5))
+        return True
