@@ -1,0 +1,1 @@
+"""Benchmarks (``make bench``): our figures as ratios to the bare stack, same run."""

@@ -1,0 +1,36 @@
+"""``python -m bench``: run every benchmark, print ratios, write results/latest.json."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("PSYCOPG_WAIT_FUNC", "wait_select")
+
+import json
+import platform
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench import eventcore
+from services.eventcore import settings
+
+RESULTS = Path(__file__).parent / "results" / "latest.json"
+
+
+def main() -> int:
+    conf = settings.load()
+    started = datetime.now(UTC)
+    results = {
+        "when": started.isoformat(),
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "eventcore": eventcore.run(conf),
+    }
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    shown = RESULTS.relative_to(Path.cwd()) if RESULTS.is_relative_to(Path.cwd()) else RESULTS
+    print(f"\nwritten to {shown}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The platform's services and the machinery they share (``services.eventcore``)."""

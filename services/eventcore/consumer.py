@@ -1,0 +1,335 @@
+"""``@domain_event_handler``: a nameko entrypoint fed by a Kafka topic.
+
+    class Matching:
+        name = "matching"
+        uow = UnitOfWorkProvider(catalogue)
+
+        @domain_event_handler("moderation", "MemberExcluded")
+        def on_member_excluded(self, event: DomainEvent) -> None:
+            with self.uow() as uow:
+                ...  # projection writes, even appends: all in one commit
+
+It reads like nameko's own ``@event_handler`` and gives, for each event:
+
+- **idempotency**: the entrypoint opens a transaction, records
+  ``(handler, event id)`` in ``processed_events`` and hands that very
+  transaction to the handler's unit of work; a redelivered event finds its mark
+  and changes nothing, and a failed handler leaves no mark.
+- **offsets after the data**: a partition's offset is committed to Kafka only
+  after the transactions of the events before it committed; a crash in
+  between means a redelivery, which idempotency absorbs.
+- **order**: one consumer per service process, records handled one at a time
+  in partition order, so one aggregate's events (same key, same partition)
+  are seen in order.
+- **poison messages**: one that cannot be decoded goes straight to the
+  dead-letter topic; one whose handler fails ``max_attempts`` times goes there
+  with the reason; either way consumption goes on.
+
+Consumer group = service name (``EVENTCORE.consumer_group`` overrides it).
+Under eventlet, kafka-python's sockets and heartbeat thread are green (the
+process is monkey-patched before kafka-python is imported), so a handler
+waiting on the database does not starve the group's heartbeats.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import eventlet
+import eventlet.event
+from kafka import KafkaProducer
+from kafka.errors import CommitFailedError, KafkaError
+from kafka.structs import OffsetAndMetadata, TopicPartition
+from nameko.extensions import Entrypoint, ProviderCollector, SharedExtension
+
+from contracts import catalogue as contracts_catalogue
+from contracts import envelope
+from services.eventcore import kafka_clients, metrics, service_config, settings
+from services.eventcore.database import DatabasePools
+from services.eventcore.events import DomainEvent
+from services.eventcore.store import Catalogue
+
+log = logging.getLogger("eventcore.consumer")
+
+#: Longest reason kept on a dead-lettered message (it is a header, not a log).
+MAX_REASON = 500
+
+
+class HandlerFailed(Exception):
+    """The handler raised; carries its exception for the dead-letter reason."""
+
+
+def decode(raw: bytes, catalogue: Catalogue) -> DomainEvent:
+    """Kafka bytes to a ``DomainEvent`` upcast to its latest version.
+
+    Raises ``envelope.EnvelopeError`` or the catalogue's ``ValueError`` for
+    anything that is not a known event: that message is poison.
+    """
+    cloud_event = envelope.decode(raw)
+    version, data = catalogue.upcast(
+        cloud_event.event_name, cloud_event.event_version, cloud_event.data
+    )
+    return DomainEvent(
+        event_id=_uuid(cloud_event.id),
+        context=cloud_event.context,
+        name=cloud_event.event_name,
+        version=version,
+        stream_id=cloud_event.subject,
+        stream_version=cloud_event.aggregateversion,
+        partner_org=cloud_event.partnerorg,
+        time=_time(cloud_event.time),
+        data=data,
+    )
+
+
+def _uuid(value: Any) -> UUID:
+    return value if isinstance(value, UUID) else UUID(str(value))
+
+
+def _time(value: Any) -> datetime:
+    return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+
+
+class KafkaEventConsumer(SharedExtension, ProviderCollector):
+    """The one Kafka consumer of a service container, feeding its handlers."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._stopping = False
+        self._thread: Any = None
+        self._consumer: Any = None
+        self._dead_letters: KafkaProducer | None = None
+        self._processed: dict[TopicPartition, int] = {}
+
+    def setup(self) -> None:
+        self.config = service_config.from_container(
+            self.container.config, self.container.service_name
+        )
+
+    def start(self) -> None:
+        self._stopping = False
+        self._thread = self.container.spawn_managed_thread(self._run)
+
+    def stop(self) -> None:
+        self._stopping = True
+        if self._thread is not None:
+            self._thread.wait()
+        self._close()
+
+    def kill(self) -> None:
+        self._stopping = True
+        if self._thread is not None:
+            self._thread.kill()
+        self._close()
+
+    @property
+    def group(self) -> str:
+        return self.config.consumer_group
+
+    # -- the poll loop --------------------------------------------------------
+
+    def _run(self) -> None:
+        conf = settings.load()
+        self._consumer = kafka_clients.consumer(
+            conf, self.group, bootstrap_servers=self.config.kafka_bootstrap
+        )
+        topics = sorted({p.topic for p in self._providers})
+        self._consumer.subscribe(topics)
+        log.info("consumer group %s subscribed to %s", self.group, ", ".join(topics))
+        while not self._stopping:
+            batch = self._consumer.poll(timeout_ms=300)
+            for tp, records in batch.items():
+                for record in records:
+                    if self._stopping:
+                        break
+                    self._process(record)
+                    self._processed[tp] = record.offset + 1
+                self._commit(tp)
+            self._report_lag()
+
+    def _commit(self, tp: TopicPartition) -> None:
+        offset = self._processed.get(tp)
+        if offset is None:
+            return
+        try:
+            self._consumer.commit({tp: OffsetAndMetadata(offset, "", -1)})
+        except (CommitFailedError, KafkaError) as exc:
+            # A rebalance took the partition away: its next owner resumes from
+            # the last committed offset and idempotency absorbs the replay.
+            log.warning("group %s: offset commit for %s failed (%s)", self.group, tp, exc)
+
+    def _report_lag(self) -> None:
+        for tp, next_offset in self._processed.items():
+            highwater = self._consumer.highwater(tp)
+            if highwater is not None:
+                metrics.CONSUMER_LAG.labels(
+                    group=self.group, topic=tp.topic, partition=str(tp.partition)
+                ).set(max(highwater - next_offset, 0))
+
+    # -- one record -------------------------------------------------------------
+
+    def _process(self, record: Any) -> None:
+        handlers = [p for p in self._providers if p.topic == record.topic]
+        catalogue = handlers[0].catalogue if handlers else contracts_catalogue
+        try:
+            event = decode(record.value, catalogue)
+        except (ValueError, TypeError, KeyError) as exc:
+            self._dead_letter(record, "undecodable", f"{type(exc).__name__}: {exc}")
+            return
+        interested = [h for h in handlers if h.event_name == event.name]
+        if not interested:
+            metrics.EVENTS_CONSUMED.labels(
+                group=self.group, topic=record.topic, event_type=event.name, outcome="ignored"
+            ).inc()
+            return
+        for handler in interested:
+            self._deliver(handler, record, event)
+
+    def _deliver(self, handler: DomainEventHandler, record: Any, event: DomainEvent) -> None:
+        counted = metrics.EVENTS_CONSUMED
+        labels = {"group": self.group, "topic": record.topic, "event_type": event.name}
+        failure: BaseException | None = None
+        for attempt in range(1, self.config.max_attempts + 1):
+            try:
+                outcome = handler.handle(event)
+            except HandlerFailed as exc:
+                failure = exc.__cause__ or exc
+                log.warning("group %s: %s for %s failed (attempt %d/%d): %s", self.group,
+                            handler.method_name, event.name, attempt, self.config.max_attempts,
+                            type(failure).__name__, exc_info=failure)
+                counted.labels(**labels, outcome="retried").inc()
+                eventlet.sleep(self.config.retry_backoff * attempt)
+                continue
+            counted.labels(**labels, outcome=outcome).inc()
+            return
+        reason = f"{handler.method_name}: {type(failure).__name__}: {failure}"
+        self._dead_letter(record, "handler_failed", reason, event_type=event.name)
+
+    def _dead_letter(
+        self, record: Any, kind: str, reason: str, event_type: str = "unknown"
+    ) -> None:
+        """Park ``record`` on the group's dead-letter topic, untouched, with why.
+
+        Acknowledged by the broker before the offset moves past the record, so a
+        poison message is never lost, only set aside.
+        """
+        if self._dead_letters is None:
+            self._dead_letters = KafkaProducer(
+                bootstrap_servers=self.config.kafka_bootstrap, acks="all",
+                enable_idempotence=True, client_id=f"{self.group}-dead-letters",
+            )
+        headers = [
+            ("dead-letter-kind", kind.encode()),
+            ("dead-letter-reason", reason[:MAX_REASON].encode("utf-8", "replace")),
+            ("original-topic", record.topic.encode()),
+            ("original-partition", str(record.partition).encode()),
+            ("original-offset", str(record.offset).encode()),
+            ("consumer-group", self.group.encode()),
+        ]
+        self._dead_letters.send(
+            self.config.dead_letter_topic, key=record.key, value=record.value, headers=headers
+        ).get(timeout=30)
+        log.error("group %s: %s:%d@%d dead-lettered (%s)", self.group, record.topic,
+                  record.partition, record.offset, kind)
+        metrics.DEAD_LETTERED.labels(group=self.group, topic=record.topic).inc()
+        metrics.EVENTS_CONSUMED.labels(
+            group=self.group, topic=record.topic, event_type=event_type, outcome="dead_lettered"
+        ).inc()
+
+    def _close(self) -> None:
+        if self._consumer is not None:
+            try:
+                self._consumer.close(autocommit=False)
+            finally:
+                self._consumer = None
+        if self._dead_letters is not None:
+            self._dead_letters.close(timeout=5)
+            self._dead_letters = None
+
+
+class DomainEventHandler(Entrypoint):
+    """The entrypoint: ``@domain_event_handler(context, event_name)``."""
+
+    consumer = KafkaEventConsumer()
+    pools = DatabasePools()
+
+    def __init__(
+        self, context: str, event_name: str, catalogue: Catalogue = contracts_catalogue,
+        **kwargs: Any,
+    ) -> None:
+        self.context = context
+        self.event_name = event_name
+        self.catalogue = catalogue
+        self._open: dict[Any, Any] = {}
+        self._lock = threading.Lock()
+        super().__init__(**kwargs)
+
+    def setup(self) -> None:
+        self.config = service_config.from_container(
+            self.container.config, self.container.service_name
+        )
+        self.topic = self.config.topic(self.context)
+        self.tracking_name = f"{self.config.consumer_group}:{self.method_name}"
+        self.consumer.register_provider(self)
+
+    def stop(self) -> None:
+        self.consumer.unregister_provider(self)
+
+    def tracked_transaction(self, worker_ctx: Any) -> Any:
+        """The transaction opened for the event this worker handles (see ``database``)."""
+        event = worker_ctx.args[0] if worker_ctx.args else None
+        with self._lock:
+            return self._open.get(getattr(event, "event_id", None))
+
+    def handle(self, event: DomainEvent) -> str:
+        """Run the handler once in a tracked transaction: 'handled' or 'duplicate'.
+
+        Raises :class:`HandlerFailed` (after rolling back, so no mark is left).
+        """
+        database = self.pools.get(self.config.database_url)
+        try:
+            with database.transaction() as conn:
+                marked = conn.execute(
+                    "INSERT INTO processed_events (consumer, event_id) VALUES (%s, %s) "
+                    "ON CONFLICT DO NOTHING",
+                    (self.tracking_name, event.event_id),
+                ).rowcount
+                if not marked:
+                    return "duplicate"
+                with self._lock:
+                    self._open[event.event_id] = conn
+                try:
+                    self._run_worker(event)
+                finally:
+                    with self._lock:
+                        self._open.pop(event.event_id, None)
+        except HandlerFailed:
+            raise
+        except Exception as exc:  # the commit itself failed: same as a failed handler
+            raise HandlerFailed(str(exc)) from exc
+        return "handled"
+
+    def _run_worker(self, event: DomainEvent) -> None:
+        """Run the service method in a nameko worker and wait for its outcome.
+
+        ``spawn_worker`` returns at once; ``handle_result`` runs in the worker
+        right after the method, before the transaction is committed here.
+        """
+        done: eventlet.event.Event = eventlet.event.Event()
+
+        def handle_result(worker_ctx: Any, result: Any, exc_info: Any) -> tuple[Any, Any]:
+            done.send(exc_info)
+            return result, exc_info
+
+        self.container.spawn_worker(self, (event,), {}, handle_result=handle_result)
+        exc_info = done.wait()
+        if exc_info:
+            raise HandlerFailed(str(exc_info[1])) from exc_info[1]
+
+
+domain_event_handler: Callable[..., Any] = DomainEventHandler.decorator

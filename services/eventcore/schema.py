@@ -1,0 +1,71 @@
+"""The tables the shared machinery keeps in every service's database.
+
+One event store per bounded context: ``event_streams`` holds each aggregate's
+current version (the row that serialises writers on one aggregate), ``events``
+is the append-only log, ``outbox`` is what the relay still has to publish, and
+``processed_events`` is the consumers' idempotency tracking.
+"""
+
+from __future__ import annotations
+
+import psycopg
+
+#: Notification channel the append transaction signals on commit; the relay LISTENs.
+OUTBOX_CHANNEL = "outbox"
+
+DDL = """
+CREATE TABLE IF NOT EXISTS event_streams (
+    stream_id   text PRIMARY KEY,
+    version     integer NOT NULL CHECK (version >= 1)
+);
+
+CREATE TABLE IF NOT EXISTS events (
+    position        bigserial PRIMARY KEY,
+    stream_id       text NOT NULL REFERENCES event_streams (stream_id),
+    stream_version  integer NOT NULL CHECK (stream_version >= 1),
+    event_id        uuid NOT NULL UNIQUE,
+    event_name      text NOT NULL,
+    event_version   integer NOT NULL CHECK (event_version >= 1),
+    partner_org     text,
+    data            jsonb NOT NULL,
+    recorded_at     timestamptz NOT NULL,
+    UNIQUE (stream_id, stream_version)
+);
+
+-- Append-only: the log is the proof (exclusions, missed meetings, matches), so
+-- the database itself refuses to rewrite it.
+CREATE OR REPLACE FUNCTION events_are_append_only() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'the event log is append-only (% refused)', TG_OP
+        USING ERRCODE = 'insufficient_privilege';
+END $$;
+DROP TRIGGER IF EXISTS events_append_only ON events;
+CREATE TRIGGER events_append_only BEFORE UPDATE OR DELETE ON events
+    FOR EACH ROW EXECUTE FUNCTION events_are_append_only();
+
+CREATE TABLE IF NOT EXISTS outbox (
+    id              bigserial PRIMARY KEY,
+    event_position  bigint NOT NULL,
+    topic           text NOT NULL,
+    message_key     text NOT NULL,
+    payload         bytea NOT NULL,
+    enqueued_at     timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+
+CREATE TABLE IF NOT EXISTS processed_events (
+    consumer        text NOT NULL,
+    event_id        uuid NOT NULL,
+    processed_at    timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (consumer, event_id)
+);
+"""
+
+
+def install(conn: psycopg.Connection) -> None:
+    """Create the tables if missing; safe to run at every start, from several processes."""
+    with conn.transaction():
+        # Concurrent CREATE ... IF NOT EXISTS can still collide on the catalog;
+        # a transaction-level advisory lock makes installers take turns.
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext('eventcore.schema'))")
+        conn.execute(DDL)

@@ -1,0 +1,290 @@
+"""The event store: append with optimistic concurrency, load a stream, read all.
+
+Every append writes, in one statement and so in one transaction, the events,
+the stream's new version and one outbox row per event (the CloudEvent exactly
+as it will be published). An event is therefore on its way to Kafka if and
+only if the command that decided it committed: there is no second write to
+forget (the dual write nameko-examples' commit-then-dispatch suffers from).
+
+Why the order on Kafka holds per aggregate: ``event_streams`` has one row per
+aggregate, and every append updates it first. Two writers on one aggregate
+serialise on that row lock, the second sees the version moved and gets
+:class:`ConcurrencyConflict`; so one aggregate's outbox ids grow in commit
+order, which is the order the relay publishes in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import UTC, date, datetime
+from typing import Any, Protocol
+from uuid import UUID
+
+import psycopg
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+
+from contracts import envelope
+from services.eventcore import metrics
+from services.eventcore.events import NewEvent, RecordedEvent
+from services.eventcore.schema import OUTBOX_CHANNEL
+from services.eventcore.settings import Settings
+
+
+class Catalogue(Protocol):
+    """What the store needs of the event catalogue (``contracts.catalogue`` is one)."""
+
+    def validate(self, name: str, version: int, data: Mapping[str, Any]) -> dict[str, Any]: ...
+
+    def latest_version(self, name: str) -> int: ...
+
+    def context_of(self, name: str) -> str: ...
+
+    def upcast(self, name: str, version: int, data: Mapping[str, Any]) -> tuple[int, dict]: ...
+
+
+class EventStoreError(Exception):
+    """Base of the store's own errors."""
+
+
+class ConcurrencyConflict(EventStoreError):
+    """Another writer appended to the stream since ``expected`` was read."""
+
+    def __init__(self, stream_id: str, expected: int, actual: int) -> None:
+        super().__init__(
+            f"stream {stream_id!r} is at version {actual}, not {expected}: "
+            "another writer got there first; reload and retry"
+        )
+        self.stream_id = stream_id
+        self.expected = expected
+        self.actual = actual
+
+
+class ForeignEvent(EventStoreError):
+    """An event of another bounded context: each context publishes only its own."""
+
+
+def json_ready(value: Any) -> Any:
+    """The JSON form of validated data (datetimes as ISO 8601, UUIDs as strings)."""
+    if isinstance(value, Mapping):
+        return {str(k): json_ready(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_ready(v) for v in value]
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, UUID):
+        return str(value)
+    return value
+
+
+# One statement: stream version step, events, outbox rows, and the wake-up call
+# for the relay (delivered by PostgreSQL only if the transaction commits).
+_APPEND_TAIL = """
+e AS (
+    INSERT INTO events (stream_id, stream_version, event_id, event_name,
+                        event_version, partner_org, data, recorded_at)
+    SELECT s.stream_id, n.stream_version, n.event_id, n.event_name,
+           n.event_version, %(partner_org)s, n.data, %(recorded_at)s
+    FROM s, unnest(%(versions)s::int[], %(ids)s::uuid[], %(names)s::text[],
+                   %(event_versions)s::int[], %(datas)s::jsonb[])
+         AS n(stream_version, event_id, event_name, event_version, data)
+    ORDER BY n.stream_version
+    RETURNING position, stream_version
+),
+o AS (
+    INSERT INTO outbox (event_position, topic, message_key, payload)
+    SELECT e.position, %(topic)s, %(stream_id)s, p.payload
+    FROM e JOIN unnest(%(versions)s::int[], %(payloads)s::bytea[]) AS p(stream_version, payload)
+         USING (stream_version)
+    ORDER BY e.stream_version
+)
+SELECT e.position, e.stream_version, pg_notify(%(channel)s, %(topic)s) FROM e
+ORDER BY e.stream_version
+"""
+
+_APPEND_TO_NEW_STREAM = (
+    """WITH s AS (
+    INSERT INTO event_streams (stream_id, version) VALUES (%(stream_id)s, %(new_version)s)
+    ON CONFLICT (stream_id) DO NOTHING
+    RETURNING stream_id
+),"""
+    + _APPEND_TAIL
+)
+
+_APPEND_TO_EXISTING_STREAM = (
+    """WITH s AS (
+    UPDATE event_streams SET version = %(new_version)s
+    WHERE stream_id = %(stream_id)s AND version = %(expected)s
+    RETURNING stream_id
+),"""
+    + _APPEND_TAIL
+)
+
+_COLUMNS = """position, stream_id, stream_version, event_id, event_name, event_version,
+              partner_org, data, recorded_at"""
+
+
+class EventStore:
+    """The event store of one bounded context, working on the caller's connection.
+
+    The caller owns the transaction (a unit of work): an append becomes visible,
+    and publishable, when the caller commits, together with whatever else the
+    command wrote.
+    """
+
+    def __init__(self, context: str, catalogue: Catalogue, topic: str | None = None) -> None:
+        self.context = context
+        self.topic = topic or Settings.topic(context)
+        self._catalogue = catalogue
+
+    # -- writing -----------------------------------------------------------
+
+    def append(
+        self,
+        conn: psycopg.Connection,
+        stream_id: str,
+        expected_version: int,
+        events: Sequence[NewEvent],
+        partner_org: str | None = None,
+    ) -> list[RecordedEvent]:
+        """Append ``events`` after ``expected_version`` (0: a new stream) or raise
+        :class:`ConcurrencyConflict`. Data is validated against the catalogue first,
+        so an invalid event never reaches the log."""
+        if not events:
+            raise ValueError("append needs at least one event")
+        if expected_version < 0:
+            raise ValueError(f"expected_version must be >= 0, not {expected_version}")
+        recorded_at = datetime.now(UTC)
+        rows = [self._prepare(e, stream_id, expected_version + i + 1, partner_org, recorded_at)
+                for i, e in enumerate(events)]
+        params = {
+            "stream_id": stream_id,
+            "expected": expected_version,
+            "new_version": expected_version + len(events),
+            "partner_org": partner_org,
+            "recorded_at": recorded_at,
+            "versions": [r["stream_version"] for r in rows],
+            "ids": [r["event_id"] for r in rows],
+            "names": [r["name"] for r in rows],
+            "event_versions": [r["version"] for r in rows],
+            "datas": [Jsonb(r["data"]) for r in rows],
+            "payloads": [r["payload"] for r in rows],
+            "topic": self.topic,
+            "channel": OUTBOX_CHANNEL,
+        }
+        sql = _APPEND_TO_NEW_STREAM if expected_version == 0 else _APPEND_TO_EXISTING_STREAM
+        with conn.cursor() as cur:
+            cur.execute(sql, params)
+            positions = cur.fetchall()
+        if not positions:
+            raise ConcurrencyConflict(stream_id, expected_version, self.version(conn, stream_id))
+        for r in rows:
+            metrics.EVENTS_APPENDED.labels(context=self.context, event_type=r["name"]).inc()
+        return [
+            RecordedEvent(
+                position=position,
+                stream_id=stream_id,
+                stream_version=stream_version,
+                event_id=r["event_id"],
+                name=r["name"],
+                version=r["version"],
+                data=r["data"],
+                partner_org=partner_org,
+                recorded_at=recorded_at,
+            )
+            for (position, stream_version, _), r in zip(positions, rows, strict=True)
+        ]
+
+    def _prepare(
+        self,
+        event: NewEvent,
+        stream_id: str,
+        stream_version: int,
+        partner_org: str | None,
+        recorded_at: datetime,
+    ) -> dict[str, Any]:
+        owner = self._catalogue.context_of(event.name)
+        if owner != self.context:
+            raise ForeignEvent(
+                f"{event.name} belongs to the {owner} context; "
+                f"the {self.context} store records only its own events"
+            )
+        version = event.version or self._catalogue.latest_version(event.name)
+        data = json_ready(self._catalogue.validate(event.name, version, event.data))
+        cloud_event = envelope.CloudEvent.new(
+            context=self.context,
+            name=event.name,
+            version=version,
+            subject=stream_id,
+            data=data,
+            aggregate_version=stream_version,
+            partner_org=partner_org,
+            event_id=str(event.event_id),
+            time=recorded_at,
+        )
+        return {
+            "stream_version": stream_version,
+            "event_id": event.event_id,
+            "name": event.name,
+            "version": version,
+            "data": data,
+            "payload": envelope.encode(cloud_event),
+        }
+
+    # -- reading -----------------------------------------------------------
+
+    def version(self, conn: psycopg.Connection, stream_id: str) -> int:
+        """The stream's current version, 0 if it has no event."""
+        row = conn.execute(
+            "SELECT version FROM event_streams WHERE stream_id = %s", (stream_id,)
+        ).fetchone()
+        return row[0] if row else 0
+
+    def load(
+        self, conn: psycopg.Connection, stream_id: str, after_version: int = 0
+    ) -> list[RecordedEvent]:
+        """One aggregate's events in order, each upcast to its latest schema version."""
+        with conn.cursor(row_factory=dict_row) as cur:
+            cur.execute(
+                f"SELECT {_COLUMNS} FROM events WHERE stream_id = %s AND stream_version > %s "
+                "ORDER BY stream_version",
+                (stream_id, after_version),
+            )
+            return [self._upcast(row) for row in cur]
+
+    def read_all(
+        self, conn: psycopg.Connection, after_position: int = 0, batch_size: int = 500
+    ) -> Iterator[RecordedEvent]:
+        """Every event of the context in global order (``position``), upcast.
+
+        Positions are allocated before commit, so a live reader could see a gap
+        fill in later; this is for replays (projection rebuilds, audits) of what
+        is committed, and the live path is Kafka.
+        """
+        position = after_position
+        while True:
+            with conn.cursor(row_factory=dict_row) as cur:
+                cur.execute(
+                    f"SELECT {_COLUMNS} FROM events WHERE position > %s "
+                    "ORDER BY position LIMIT %s",
+                    (position, batch_size),
+                )
+                batch = [self._upcast(row) for row in cur]
+            yield from batch
+            if len(batch) < batch_size:
+                return
+            position = batch[-1].position
+
+    def _upcast(self, row: dict[str, Any]) -> RecordedEvent:
+        version, data = self._catalogue.upcast(row["event_name"], row["event_version"], row["data"])
+        return RecordedEvent(
+            position=row["position"],
+            stream_id=row["stream_id"],
+            stream_version=row["stream_version"],
+            event_id=row["event_id"],
+            name=row["event_name"],
+            version=version,
+            data=data,
+            partner_org=row["partner_org"],
+            recorded_at=row["recorded_at"],
+        )

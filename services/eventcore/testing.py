@@ -1,0 +1,121 @@
+"""Pytest fixtures for tests against the real servers of the local stack.
+
+A test gets a database, topics and a consumer group of its own, so it can
+neither disturb nor be disturbed by the running services. A server that does
+not answer fails the test with a line saying which and how to start it: never
+a skip, never a mock.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import psycopg
+import pytest
+from kafka import KafkaAdminClient, KafkaConsumer
+from kafka.admin import NewTopic
+from kafka.structs import TopicPartition
+
+from services.eventcore import settings as stack_settings
+
+
+def _require(host: str, port: int, what: str) -> None:
+    try:
+        socket.create_connection((host, port), timeout=3).close()
+    except OSError as exc:
+        pytest.fail(
+            f"{what} is not reachable at {host}:{port} ({exc.strerror or exc}): "
+            "start the stack with `make up` (make test does it for you)",
+            pytrace=False,
+        )
+
+
+@pytest.fixture(scope="session")
+def settings() -> stack_settings.Settings:
+    conf = stack_settings.load()
+    _require(conf.pg_host, conf.pg_port, "PostgreSQL")
+    host, port = conf.kafka_bootstrap.rsplit(":", 1)
+    _require(host, int(port), "Kafka")
+    return conf
+
+
+@pytest.fixture
+def database_url(settings: stack_settings.Settings) -> Iterator[str]:
+    """A fresh, empty database for this test, dropped afterwards."""
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    admin = settings.database_url("postgres")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield settings.database_url(name)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def make_topic(settings: stack_settings.Settings) -> Iterator[Callable[..., str]]:
+    """``make_topic(prefix, partitions=3)`` creates a topic for this test; deleted after."""
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, client_id="tests")
+    created: list[str] = []
+
+    def make(prefix: str = "test", partitions: int = 3, name: str | None = None) -> str:
+        topic = name or f"{prefix}.{uuid.uuid4().hex[:10]}"
+        admin.create_topics([NewTopic(topic, partitions, 1)])
+        created.append(topic)
+        _wait_for_topic(settings, topic, partitions)
+        return topic
+
+    yield make
+    try:
+        admin.delete_topics(created)
+    finally:
+        admin.close()
+
+
+def _wait_for_topic(settings: stack_settings.Settings, topic: str, partitions: int) -> None:
+    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            known = consumer.partitions_for_topic(topic)
+            if known and len(known) == partitions:
+                return
+            time.sleep(0.1)
+        pytest.fail(f"topic {topic} did not become available within 30 s", pytrace=False)
+    finally:
+        consumer.close()
+
+
+def read_topic(
+    settings: stack_settings.Settings, topic: str, until: Callable[[list[Any]], bool],
+    timeout: float = 60.0,
+) -> list[Any]:
+    """Every record of ``topic`` from the beginning, until ``until(records)`` or timeout."""
+    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap,
+                             enable_auto_commit=False, consumer_timeout_ms=1000)
+    try:
+        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic)]
+        consumer.assign(partitions)
+        consumer.seek_to_beginning(*partitions)
+        records: list[Any] = []
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and not until(records):
+            for batch in consumer.poll(timeout_ms=500).values():
+                records.extend(batch)
+        return records
+    finally:
+        consumer.close()
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float = 30.0, what: str = "") -> Any:
+    """Poll ``predicate`` until truthy; fail naming ``what`` on timeout."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    pytest.fail(f"timed out after {timeout:.0f} s waiting for {what or predicate}", pytrace=False)

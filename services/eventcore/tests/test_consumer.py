@@ -1,0 +1,82 @@
+"""``@domain_event_handler`` in a real nameko container fed by real Kafka."""
+
+from __future__ import annotations
+
+import uuid
+
+import eventlet
+import pytest
+
+from contracts import envelope
+from services.eventcore.testing import wait_until
+from services.eventcore.tests.conftest import ProjectingService
+from services.eventcore.tests.factories import held_cloud_event, held_v1_cloud_event
+
+
+def test_a_redelivered_event_changes_the_projection_once(harness):
+    pair = str(uuid.uuid4())
+    raw = envelope.encode(held_cloud_event(pair, version=1, minutes=90))
+    harness.send(raw, key=pair.encode())
+    harness.send(raw, key=pair.encode())  # the same event again (a redelivery)
+    harness.send(envelope.encode(held_cloud_event(pair, version=2, minutes=60)), pair.encode())
+
+    wait_until(lambda: harness.projection().get(pair) == (2, 150), what="both sessions projected")
+    eventlet.sleep(1.0)
+    assert harness.projection()[pair] == (2, 150), "the duplicate changed nothing"
+
+
+def test_a_poison_message_is_dead_lettered_and_the_next_one_processed(harness):
+    pair = str(uuid.uuid4())
+    harness.send(b"\x00 this is not a CloudEvent", key=pair.encode())
+    harness.send(envelope.encode(held_cloud_event(pair, version=1, minutes=75)), pair.encode())
+
+    wait_until(lambda: harness.projection().get(pair) == (1, 75), what="the next message")
+    (dead,) = harness.dead_letters(1)
+    assert dead.value == b"\x00 this is not a CloudEvent", "parked untouched"
+    headers = dict(dead.headers)
+    assert headers["dead-letter-kind"] == b"undecodable"
+    assert headers["original-topic"] == harness.topic.encode()
+    assert headers["dead-letter-reason"]
+
+
+def test_a_handler_failing_every_attempt_is_dead_lettered_with_its_reason(harness):
+    pair = str(uuid.uuid4())
+    failing = envelope.encode(held_cloud_event(pair, version=1, minutes=119))
+    harness.send(failing, key=pair.encode())
+    harness.send(envelope.encode(held_cloud_event(pair, version=2, minutes=60)), pair.encode())
+
+    wait_until(lambda: harness.projection().get(pair) == (1, 60), what="the next message")
+    (dead,) = harness.dead_letters(1)
+    assert dead.value == failing
+    reason = dict(dead.headers)["dead-letter-reason"].decode()
+    assert "RuntimeError" in reason and "119 minutes" in reason
+
+
+def test_an_old_version_on_kafka_reaches_the_handler_upcast(harness):
+    pair = str(uuid.uuid4())
+    harness.send(envelope.encode(held_v1_cloud_event(pair)), key=pair.encode())
+    wait_until(lambda: harness.projection().get(pair) == (1, 90), what="the upcast v1 event")
+
+
+@pytest.mark.slow
+def test_a_handler_busy_longer_than_the_session_timeout_keeps_the_group_stable(harness, settings):
+    """kafka-python's heartbeat is a (green) thread: a handler that waits 14 s,
+    longer than the 10 s session timeout, must not get the consumer evicted."""
+    from kafka import KafkaAdminClient
+
+    ProjectingService.busy_seconds = 14.0
+    pair = str(uuid.uuid4())
+    harness.send(envelope.encode(held_cloud_event(pair, version=1, minutes=90)), pair.encode())
+    harness.send(envelope.encode(held_cloud_event(pair, version=2, minutes=90)), pair.encode())
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    try:
+        def members() -> list[str]:
+            group = admin.describe_groups([harness.group])[harness.group]
+            return [m["member_id"] for m in group["members"]]
+
+        first = wait_until(members, what="the consumer to join its group")
+        wait_until(lambda: harness.projection().get(pair) == (2, 180), timeout=60,
+                   what="two busy handlers")
+        assert members() == first, "same member throughout: no eviction, no rebalance"
+    finally:
+        admin.close()

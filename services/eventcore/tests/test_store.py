@@ -1,0 +1,164 @@
+"""The event store's guarantees, against the real PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+
+import psycopg
+import pytest
+
+from contracts import catalogue
+from services.eventcore import schema
+from services.eventcore.events import NewEvent
+from services.eventcore.store import ConcurrencyConflict, EventStore, ForeignEvent
+from services.eventcore.tests.factories import session_held, session_held_v1
+
+
+@pytest.fixture
+def conn(database_url: str):
+    with psycopg.connect(database_url, autocommit=True) as c:
+        schema.install(c)
+        c.autocommit = False
+        yield c
+
+
+@pytest.fixture
+def store() -> EventStore:
+    return EventStore("sessions", catalogue, topic="unused.events")
+
+
+def counts(conn: psycopg.Connection) -> tuple[int, int]:
+    row = conn.execute("SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM outbox)")
+    return row.fetchone()
+
+
+def test_append_then_load_gives_the_events_in_order(conn, store):
+    pair = str(uuid.uuid4())
+    organisation = str(uuid.uuid4())
+    store.append(conn, pair, 0, [session_held(pair), session_held(pair)], partner_org=organisation)
+    store.append(conn, pair, 2, [session_held(pair)])
+    conn.commit()
+
+    events = store.load(conn, pair)
+    assert [e.stream_version for e in events] == [1, 2, 3]
+    assert {e.name for e in events} == {"SessionHeld"}
+    assert store.version(conn, pair) == 3
+    assert counts(conn) == (3, 3), "one outbox row per event, written with it"
+
+
+def test_two_writers_on_one_aggregate_exactly_one_wins_each_version(database_url, store):
+    """Eight writers race for each of five versions: one wins, seven get a conflict."""
+    pair = str(uuid.uuid4())
+    with psycopg.connect(database_url, autocommit=True) as c:
+        schema.install(c)
+    for expected in range(5):
+        barrier = threading.Barrier(8)
+        outcomes: list[str] = []
+
+        def write(
+            expected: int = expected, barrier: threading.Barrier = barrier,
+            outcomes: list[str] = outcomes,
+        ) -> None:
+            with psycopg.connect(database_url) as c:
+                barrier.wait()
+                try:
+                    store.append(c, pair, expected, [session_held(pair)])
+                    c.commit()
+                    outcomes.append("won")
+                except ConcurrencyConflict as conflict:
+                    assert conflict.expected == expected
+                    assert conflict.actual == expected + 1
+                    outcomes.append("conflict")
+
+        threads = [threading.Thread(target=write) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert sorted(outcomes) == ["conflict"] * 7 + ["won"], f"version {expected + 1}"
+    with psycopg.connect(database_url) as c:
+        assert [e.stream_version for e in store.load(c, pair)] == [1, 2, 3, 4, 5]
+
+
+def test_a_stale_or_blind_writer_gets_a_conflict_naming_the_versions(conn, store):
+    pair = str(uuid.uuid4())
+    store.append(conn, pair, 0, [session_held(pair), session_held(pair)])
+    conn.commit()
+    with pytest.raises(ConcurrencyConflict, match=r"at version 2, not 1"):
+        store.append(conn, pair, 1, [session_held(pair)])
+    with pytest.raises(ConcurrencyConflict, match=r"at version 2, not 5"):
+        store.append(conn, pair, 5, [session_held(pair)])
+    other = str(uuid.uuid4())
+    with pytest.raises(ConcurrencyConflict, match=r"at version 0, not 3"):
+        store.append(conn, other, 3, [session_held(other)])
+    conn.rollback()
+    assert counts(conn) == (2, 2)
+
+
+def test_invalid_event_data_is_refused_naming_the_field_and_nothing_is_written(conn, store):
+    pair = str(uuid.uuid4())
+    bad = session_held(pair, duration_minutes=45)  # R6: 60..120
+    with pytest.raises(ValueError, match="duration_minutes"):
+        store.append(conn, pair, 0, [session_held(pair), bad])
+    conn.rollback()
+    assert counts(conn) == (0, 0)
+    assert store.version(conn, pair) == 0
+
+
+def test_a_context_records_only_its_own_events(conn):
+    identity = EventStore("identity", catalogue, topic="unused.events")
+    pair = str(uuid.uuid4())
+    with pytest.raises(ForeignEvent, match="belongs to the sessions context"):
+        identity.append(conn, pair, 0, [session_held(pair)])
+
+
+def test_the_log_is_append_only_in_the_database_itself(conn, store):
+    pair = str(uuid.uuid4())
+    store.append(conn, pair, 0, [session_held(pair)])
+    conn.commit()
+    with pytest.raises(psycopg.errors.InsufficientPrivilege, match="append-only"):
+        conn.execute("UPDATE events SET data = '{}'::jsonb")
+    conn.rollback()
+    with pytest.raises(psycopg.errors.InsufficientPrivilege, match="append-only"):
+        conn.execute("DELETE FROM events")
+    conn.rollback()
+    assert counts(conn)[0] == 1
+
+
+def test_an_event_of_an_old_version_is_read_through_its_upcaster(conn, store):
+    pair = str(uuid.uuid4())
+    old = session_held_v1(pair)
+    store.append(conn, pair, 0, [old])
+    conn.commit()
+    stored = conn.execute("SELECT event_version, data FROM events").fetchone()
+    assert stored[0] == 1, "the old event is kept as it was written, never rewritten"
+
+    (event,) = store.load(conn, pair)
+    latest = catalogue.latest_version("SessionHeld")
+    assert latest > 1
+    assert event.version == latest
+    assert catalogue.validate("SessionHeld", latest, event.data)
+    assert event.data["duration_minutes"] == 90
+    assert event.data["modality"] == "remote"
+
+
+def test_read_all_walks_every_stream_in_global_order(conn, store):
+    pairs = [str(uuid.uuid4()) for _ in range(3)]
+    for round_ in range(4):
+        for pair in pairs:
+            store.append(conn, pair, round_, [session_held(pair)])
+    conn.commit()
+    everything = list(store.read_all(conn, batch_size=5))
+    assert len(everything) == 12
+    positions = [e.position for e in everything]
+    assert positions == sorted(positions)
+    for pair in pairs:
+        assert [e.stream_version for e in everything if e.stream_id == pair] == [1, 2, 3, 4]
+
+
+def test_new_event_defaults_to_the_latest_schema_version(conn, store):
+    pair = str(uuid.uuid4())
+    (recorded,) = store.append(conn, pair, 0, [session_held(pair)])
+    assert recorded.version == catalogue.latest_version("SessionHeld")
+    assert isinstance(session_held(pair), NewEvent)
