@@ -162,3 +162,28 @@ def test_new_event_defaults_to_the_latest_schema_version(conn, store):
     (recorded,) = store.append(conn, pair, 0, [session_held(pair)])
     assert recorded.version == catalogue.latest_version("SessionHeld")
     assert isinstance(session_held(pair), NewEvent)
+
+
+def test_every_event_of_the_catalogue_is_stored_as_a_decodable_cloud_event(database_url):
+    """The store builds envelopes without re-checking them (``check=False``, on every
+    command's path): every payload it writes must still pass ``envelope.decode``."""
+    from contracts import envelope
+    from contracts.examples import EXAMPLES
+
+    with psycopg.connect(database_url, autocommit=True) as c:
+        schema.install(c)
+    organisation = str(uuid.uuid4())
+    with psycopg.connect(database_url) as conn:
+        for (name, version), data in EXAMPLES.items():
+            store = EventStore(catalogue.context_of(name), catalogue, topic="unused.events")
+            stream = str(uuid.uuid4())
+            store.append(conn, stream, 0, [NewEvent(name, data, version=version)],
+                         partner_org=organisation)
+            payload = conn.execute(
+                "SELECT payload FROM outbox JOIN events ON position = event_position "
+                "WHERE stream_id = %s", (stream,)
+            ).fetchone()[0]
+            decoded = envelope.decode(bytes(payload))
+            assert (decoded.event_name, decoded.event_version) == (name, version)
+            assert (decoded.subject, decoded.partnerorg) == (stream, organisation)
+            assert catalogue.validate(name, version, decoded.data)
