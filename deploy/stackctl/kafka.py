@@ -74,6 +74,15 @@ class Kafka(Daemon):
         topics.update({s.dead_letter_topic(g): DEAD_LETTER_PARTITIONS for g in CONSUMER_GROUPS})
         return topics
 
+    def topic_configs(self, topic: str) -> dict[str, str]:
+        """Context topics are the published event log: kept for ever, so that a
+        consumer's projections can be rebuilt from them (``eventcore.projections``).
+        Dead-letter topics keep the broker's default retention."""
+        s = self.stack.settings
+        if topic in {s.topic(ctx) for ctx in project_settings.CONTEXTS}:
+            return {"retention.ms": "-1", "retention.bytes": "-1"}
+        return {}
+
     # -- jars ------------------------------------------------------------------
 
     def fetch_libs(self) -> None:
@@ -230,6 +239,7 @@ class Kafka(Daemon):
                             f"({last_error})")
 
     def _ensure_topics(self, admin) -> None:  # type: ignore[no-untyped-def]
+        from kafka.admin import ConfigResource
         from kafka.errors import KafkaError
 
         wanted = self.wanted_topics()
@@ -238,7 +248,8 @@ class Kafka(Daemon):
             missing = {name: n for name, n in wanted.items() if name not in existing}
             if missing:
                 admin.create_topics(
-                    {name: {"num_partitions": n, "replication_factor": 1}
+                    {name: {"num_partitions": n, "replication_factor": 1,
+                            "configs": self.topic_configs(name)}
                      for name, n in missing.items()},
                     wait_for_metadata=True,
                 )
@@ -251,6 +262,12 @@ class Kafka(Daemon):
                     grow[topic["name"]] = wanted[topic["name"]]
             if grow:
                 admin.create_partitions(grow)
+            # Topics created before retention was set (or by hand) are brought in line:
+            # an incremental SET of the same value changes nothing.
+            keep = [ConfigResource("TOPIC", name, self.topic_configs(name))
+                    for name in present if self.topic_configs(name)]
+            if keep:
+                admin.alter_configs(keep)
         except KafkaError as exc:
             raise StackError(f"creating the Kafka topics failed: {exc} "
                              f"({self.paths.rel(self.paths.log('kafka'))})") from None

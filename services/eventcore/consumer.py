@@ -142,15 +142,30 @@ class KafkaEventConsumer(SharedExtension, ProviderCollector):
         self._consumer.subscribe(topics)
         log.info("consumer group %s subscribed to %s", self.group, ", ".join(topics))
         while not self._stopping:
-            batch = self._consumer.poll(timeout_ms=300)
-            for tp, records in batch.items():
-                for record in records:
-                    if self._stopping:
-                        break
+            try:
+                self._poll_once()
+            except KafkaError as exc:
+                # A broker hiccup, a partition revoked mid-batch, a topic deleted: the
+                # loop must outlive it (a dead managed thread kills the container).
+                log.warning("group %s: %s; polling again in 1 s", self.group, exc)
+                eventlet.sleep(1.0)
+
+    def _poll_once(self) -> None:
+        batch = self._consumer.poll(timeout_ms=300)
+        for tp, records in batch.items():
+            for record in records:
+                if self._stopping:
+                    break
+                try:
                     self._process(record)
-                    self._processed[tp] = record.offset + 1
-                self._commit(tp)
-            self._report_lag()
+                except KafkaError:
+                    # Not handled (dead-lettering failed): read it again next poll.
+                    self._consumer.seek(tp, record.offset)
+                    self._commit(tp)
+                    raise
+                self._processed[tp] = record.offset + 1
+            self._commit(tp)
+        self._report_lag()
 
     def _commit(self, tp: TopicPartition) -> None:
         offset = self._processed.get(tp)
@@ -164,6 +179,9 @@ class KafkaEventConsumer(SharedExtension, ProviderCollector):
             log.warning("group %s: offset commit for %s failed (%s)", self.group, tp, exc)
 
     def _report_lag(self) -> None:
+        assigned = self._consumer.assignment()
+        for tp in [tp for tp in self._processed if tp not in assigned]:
+            del self._processed[tp]  # revoked: its new owner reports it
         for tp, next_offset in self._processed.items():
             highwater = self._consumer.highwater(tp)
             if highwater is not None:
@@ -244,7 +262,7 @@ class KafkaEventConsumer(SharedExtension, ProviderCollector):
     def _close(self) -> None:
         if self._consumer is not None:
             try:
-                self._consumer.close(autocommit=False)
+                self._consumer.close(autocommit=False, timeout_ms=5000)
             finally:
                 self._consumer = None
         if self._dead_letters is not None:

@@ -10,17 +10,22 @@ commit (see ``consumer``).
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 from nameko.extensions import DependencyProvider, SharedExtension
 from psycopg_pool import ConnectionPool
 
 from services.eventcore import schema, service_config
-from services.eventcore.events import NewEvent, RecordedEvent
-from services.eventcore.store import Catalogue, EventStore
+from services.eventcore.aggregate import Aggregate
+from services.eventcore.events import DomainEvent, NewEvent, RecordedEvent
+from services.eventcore.projections import Projection
+from services.eventcore.store import Catalogue, ConcurrencyConflict, EventStore
+
+A = TypeVar("A", bound=Aggregate)
+T = TypeVar("T")
 
 
 class Database:
@@ -57,20 +62,49 @@ class Database:
 
 
 class UnitOfWork:
-    """One transaction on a service's database, with its event store at hand."""
+    """One transaction on a service's database, with its event store at hand.
 
-    def __init__(self, conn: psycopg.Connection, store: EventStore) -> None:
+    Events appended here are applied, in the same transaction, to the service's
+    own projections: a command's read model is never behind its commit, and the
+    same ``apply`` rebuilds it from the store (``projections.rebuild``).
+    """
+
+    def __init__(
+        self, conn: psycopg.Connection, store: EventStore,
+        projections: Sequence[Projection] = (),
+    ) -> None:
         self.conn = conn
         self.store = store
+        self.projections = projections
 
     def append(
         self, stream_id: str, expected_version: int, events: list[NewEvent],
         partner_org: str | None = None,
     ) -> list[RecordedEvent]:
-        return self.store.append(self.conn, stream_id, expected_version, events, partner_org)
+        recorded = self.store.append(self.conn, stream_id, expected_version, events, partner_org)
+        for event in recorded:
+            domain_event = DomainEvent.from_recorded(self.store.context, event)
+            for projection in self.projections:
+                projection.apply(self.conn, domain_event)
+        return recorded
 
     def load(self, stream_id: str) -> list[RecordedEvent]:
         return self.store.load(self.conn, stream_id)
+
+    def get(self, kind: type[A], aggregate_id: str) -> A | None:
+        """The aggregate rebuilt from its stream, ``None`` if it has no event."""
+        history = self.store.load(self.conn, aggregate_id)
+        return kind.replay(aggregate_id, history) if history else None
+
+    def save(self, aggregate: Aggregate) -> list[RecordedEvent]:
+        """Append what the aggregate decided, expecting the version it was loaded at
+        (``ConcurrencyConflict`` if another writer got there first)."""
+        events = aggregate.collect()
+        if not events:
+            return []
+        recorded = self.append(aggregate.id, aggregate.version, events, aggregate.partner_org)
+        aggregate.version = recorded[-1].stream_version
+        return recorded
 
     def execute(self, query: Any, params: Any = None) -> psycopg.Cursor:
         return self.conn.execute(query, params)
@@ -103,12 +137,19 @@ class DatabasePools(SharedExtension):
 
 
 class UnitOfWorkProvider(DependencyProvider):
-    """``uow = UnitOfWorkProvider(catalogue)``; in a worker: ``with self.uow() as uow:``."""
+    """``uow = UnitOfWorkProvider(catalogue, projections)``; in a worker::
+
+        with self.uow() as uow:            # one transaction
+            ...
+        self.uow.run(decide)               # decide(uow) in a transaction, retried
+                                           # on a concurrency conflict
+    """
 
     pools = DatabasePools()
 
-    def __init__(self, catalogue: Catalogue) -> None:
+    def __init__(self, catalogue: Catalogue, projections: Sequence[Projection] = ()) -> None:
         self.catalogue = catalogue
+        self.projections = tuple(projections)
 
     def setup(self) -> None:
         self.config = service_config.from_container(
@@ -120,19 +161,43 @@ class UnitOfWorkProvider(DependencyProvider):
 
     def start(self) -> None:
         self.database = self.pools.get(self.config.database_url)
+        with self.database.transaction() as conn:
+            for projection in self.projections:
+                projection.create(conn)
 
     def get_dependency(self, worker_ctx: Any) -> Any:
-        tracked = getattr(worker_ctx.entrypoint, "tracked_transaction", None)
+        return _UnitsOfWork(self, worker_ctx)
 
-        @contextmanager
-        def unit_of_work() -> Iterator[UnitOfWork]:
-            conn = tracked(worker_ctx) if tracked is not None else None
-            if conn is not None:
-                # Inside a Kafka event handler: its entrypoint commits, together
-                # with the idempotency mark (``consumer``).
-                yield UnitOfWork(conn, self.store)
-                return
-            with self.database.transaction() as conn:
-                yield UnitOfWork(conn, self.store)
 
-        return unit_of_work
+class _UnitsOfWork:
+    """What a worker gets: a factory of units of work, and ``run`` with retries."""
+
+    def __init__(self, provider: UnitOfWorkProvider, worker_ctx: Any) -> None:
+        self._provider = provider
+        self._worker_ctx = worker_ctx
+
+    @contextmanager
+    def __call__(self) -> Iterator[UnitOfWork]:
+        provider = self._provider
+        tracked = getattr(self._worker_ctx.entrypoint, "tracked_transaction", None)
+        conn = tracked(self._worker_ctx) if tracked is not None else None
+        if conn is not None:
+            # Inside a Kafka event handler: its entrypoint commits, together
+            # with the idempotency mark (``consumer``).
+            yield UnitOfWork(conn, provider.store, provider.projections)
+            return
+        with provider.database.transaction() as conn:
+            yield UnitOfWork(conn, provider.store, provider.projections)
+
+    def run(self, decide: Callable[[UnitOfWork], T], attempts: int = 3) -> T:
+        """``decide(uow)`` in a fresh transaction, again from scratch (reloading
+        every aggregate) when another writer got there first; the last conflict
+        is raised if every attempt lost."""
+        for attempt in range(1, attempts + 1):
+            try:
+                with self() as uow:
+                    return decide(uow)
+            except ConcurrencyConflict:
+                if attempt == attempts:
+                    raise
+        raise AssertionError("unreachable")

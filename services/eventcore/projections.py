@@ -1,21 +1,33 @@
-"""Read models built from events, which can be dropped and rebuilt from the store.
+"""Read models built from events, which can be dropped and rebuilt.
 
 A projection owns its tables and knows how to apply one event to them. It is
-fed live by a ``@domain_event_handler`` (from Kafka, in the handler's tracked
-transaction) and rebuilt here from the event store, in one transaction, so a
-reader never sees it half-built; the rebuilt tables equal the live ones because
-both apply the same events, in each aggregate's order, through the same code.
+fed live, either in the command's own transaction (a service's own events,
+``UnitOfWork.append``) or by a ``@domain_event_handler`` (another context's
+events, from Kafka, in the handler's tracked transaction). It is rebuilt here,
+in one transaction so that a reader never sees it half-built, from the same
+events through the same ``apply``:
+
+- a service's own events come from its event store (``store_events``);
+- another context's events come from that context's topic, read from the
+  beginning to the end offsets of the moment (``topic_events``): the context
+  topics keep every event (``retention.ms=-1``), they are the published log.
+
+One aggregate's events keep their order in both sources (one stream; one
+partition), which is all a projection may rely on.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from typing import Protocol
 
 import psycopg
+from kafka import KafkaConsumer
+from kafka.structs import TopicPartition
 from psycopg import sql
 
 from services.eventcore.events import DomainEvent
-from services.eventcore.store import EventStore
+from services.eventcore.store import Catalogue, EventStore
 
 
 class Projection(Protocol):
@@ -34,15 +46,56 @@ def drop(conn: psycopg.Connection, projection: Projection) -> None:
         conn.execute(sql.SQL("DROP TABLE IF EXISTS {} CASCADE").format(sql.Identifier(table)))
 
 
-def rebuild(conn: psycopg.Connection, projection: Projection, store: EventStore) -> int:
-    """Drop the projection and replay every event of ``store`` into it; returns how many.
+def store_events(conn: psycopg.Connection, store: EventStore) -> Iterator[DomainEvent]:
+    """Every event of ``store``, in global order, as consumers see them."""
+    for recorded in store.read_all(conn):
+        yield DomainEvent.from_recorded(store.context, recorded)
 
-    Runs in the caller's transaction: commit to swap the rebuilt tables in.
+
+def topic_events(
+    bootstrap: str, topic: str, catalogue: Catalogue, poll_ms: int = 500
+) -> Iterator[DomainEvent]:
+    """Every event on ``topic`` up to its end offsets when called, partition by
+    partition; what cannot be decoded is skipped (the live consumer dead-letters it)."""
+    from services.eventcore.consumer import decode
+
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    try:
+        partitions = [TopicPartition(topic, p)
+                      for p in sorted(consumer.partitions_for_topic(topic) or ())]
+        ends = consumer.end_offsets(partitions)
+        for tp in partitions:
+            if not ends[tp]:
+                continue
+            consumer.assign([tp])
+            consumer.seek_to_beginning(tp)
+            while consumer.position(tp) < ends[tp]:
+                for record in consumer.poll(timeout_ms=poll_ms).get(tp, []):
+                    if record.offset >= ends[tp]:
+                        break
+                    try:
+                        yield decode(record.value, catalogue)
+                    except (ValueError, TypeError, KeyError):
+                        continue
+    finally:
+        consumer.close()
+
+
+def rebuild(
+    conn: psycopg.Connection, projection: Projection,
+    source: EventStore | Iterable[DomainEvent],
+) -> int:
+    """Drop the projection and replay ``source`` into it; returns how many events.
+
+    ``source`` is the service's own store or any iterable of events (chain
+    ``store_events`` and ``topic_events`` for a projection fed by both). Runs in
+    the caller's transaction: commit to swap the rebuilt tables in.
     """
+    events = store_events(conn, source) if isinstance(source, EventStore) else source
     drop(conn, projection)
     projection.create(conn)
     count = 0
-    for recorded in store.read_all(conn):
-        projection.apply(conn, DomainEvent.from_recorded(store.context, recorded))
+    for event in events:
+        projection.apply(conn, event)
         count += 1
     return count

@@ -114,3 +114,19 @@ def test_prometheus_scrapes_the_relays_and_loaded_the_rules(
     assert any(t["labels"].get("job") == "prometheus" for t in targets)
     groups = {g["name"] for g in _api(conf, "/api/v1/rules")["data"]["groups"]}
     assert {"eventcore.alerts", "eventcore.recording"} <= groups
+
+
+def test_context_topics_keep_every_event(conf: project_settings.Settings) -> None:
+    """The context topics are the published log projections are rebuilt from."""
+    from kafka.admin import ConfigResource
+
+    admin = KafkaAdminClient(bootstrap_servers=conf.kafka_bootstrap, client_id="tests-stack")
+    try:
+        described = admin.describe_configs(
+            [ConfigResource("TOPIC", conf.topic(ctx)) for ctx in project_settings.CONTEXTS]
+        )
+    finally:
+        admin.close()
+    for ctx in project_settings.CONTEXTS:
+        configs = described["topic"][conf.topic(ctx)]
+        assert configs["retention.ms"]["value"] == "-1", ctx
