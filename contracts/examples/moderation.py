@@ -1,0 +1,59 @@
+"""Examples of the moderation context's events (see ``contracts.examples``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from contracts.examples.base import (
+    AT,
+    CASE,
+    FINGERPRINT,
+    MENTOR,
+    MODERATOR,
+    MODERATORS_KEY,
+    REPORT,
+    example_id,
+    sealed_example,
+)
+
+EXAMPLES: dict[tuple[str, int], dict[str, Any]] = {
+    ("CaseOpened", 1): {
+        "case_id": CASE,
+        "reported_member_id": MENTOR,
+        "report_id": REPORT,
+        "opened_at": AT,
+    },
+    ("ReportJoinedCase", 1): {
+        "case_id": CASE,
+        "report_id": example_id("report-2"),
+        "reporter_id": example_id("another-mentee"),
+        "joined_at": AT,
+    },
+    ("ExclusionConfirmed", 1): {
+        "case_id": CASE,
+        "moderator_id": MODERATOR,
+        "rationale": sealed_example(MODERATORS_KEY, "Screenshots of a paid offer"),
+        "confirmed_at": AT,
+    },
+    ("CaseDismissed", 1): {
+        "case_id": CASE,
+        "moderator_id": MODERATOR,
+        "reason": "not_commercial",
+        "rationale": sealed_example(MODERATORS_KEY, "A free book recommendation"),
+        "dismissed_at": AT,
+    },
+    ("MemberExcluded", 1): {
+        "case_id": CASE,
+        "member_id": MENTOR,
+        "identity_fingerprint": FINGERPRINT,
+        "permanent": True,
+        "excluded_at": AT,
+    },
+    ("ProfileFlagged", 1): {
+        "case_id": CASE,
+        "member_id": MENTOR,
+        "identity_fingerprint": FINGERPRINT,
+        "flag": "commercial_solicitation",
+        "flagged_at": AT,
+    },
+}
