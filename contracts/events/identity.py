@@ -19,7 +19,7 @@ from contracts.fields import (
     role,
     slug,
 )
-from contracts.registry import event
+from contracts.registry import event, upcaster
 
 CONTEXT = "identity"
 
@@ -31,6 +31,20 @@ ERASURE_REQUESTERS = ("member", "organisation", "platform")
 
 #: ISO 639-1 codes: matching pairs members who share a language.
 LANGUAGE_PATTERN = r"^[a-z]{2}$"
+
+#: Where a member meets in person: an ISO 3166-2 subdivision, lower case ("fr-idf",
+#: "fr-69", "be-bru"): a vocabulary, not an address (R8).
+REGION_PATTERN = r"^[a-z]{2}-[a-z0-9]{1,3}$"
+
+#: How a member prefers to meet (R6's modalities, or either).
+PREFERRED_MODALITIES = ("remote", "in_person", "either")
+
+#: R9/R4: how many mentees a mentor takes on at once.
+MAX_MENTOR_CAPACITY = 10
+
+#: Whose mentors an organisation's mentees may be matched with: its own only, or
+#: also those of other organisations that opened theirs (and it opens its own).
+MATCHING_SCOPES = ("own", "open")
 
 
 def _languages(**kwargs: Any) -> fields.List:
@@ -102,6 +116,64 @@ class MemberRegisteredV1(EventData):
     registered_at = Timestamp(required=True)
 
 
+class _Profile(EventData):
+    """What matching scores on: vocabularies, never free text (R8)."""
+
+    languages = _languages(required=True)
+    #: A mentor's areas of expertise; a mentee's needs (slugs of one vocabulary,
+    #: so that a need meets an expertise by name).
+    topics = _topics(required=True)
+    preferred_modality = choice(PREFERRED_MODALITIES, required=True)
+    region = fields.String(required=True, allow_none=True,
+                           validate=validate.Regexp(REGION_PATTERN))
+    #: Mentors only: mentees at once (1..10). Null for a mentee.
+    capacity = Integer(required=True, allow_none=True,
+                       validate=validate.Range(min=1, max=MAX_MENTOR_CAPACITY))
+
+    @validates_schema
+    def _capacity_of_the_role(self, data: dict[str, Any], **kwargs: Any) -> None:
+        role_ = data.get("role")
+        if role_ == "mentor" and data.get("capacity") is None:
+            raise ValidationError("A mentor states how many mentees she takes on.",
+                                  field_name="capacity")
+        if role_ == "mentee" and data.get("capacity") is not None:
+            raise ValidationError("Only a mentor has a capacity.", field_name="capacity")
+        if data.get("preferred_modality") == "in_person" and data.get("region") is None:
+            raise ValidationError("Meeting in person needs a region.", field_name="region")
+
+
+@event(CONTEXT, "MemberRegistered", version=2)
+class MemberRegisteredV2(_Profile):
+    """A mentor or mentee registered through her organisation, with what matching
+    needs. Subject: member id. A person who is both registers twice, once per
+    role, under the same fingerprint (so an exclusion bars both, R2).
+
+    ``expectations`` (a mentee's own words, R4) is sealed under the member's key.
+    """
+
+    member_id = Id(required=True)
+    organisation_id = Id(required=True)
+    role = role(required=True)
+    identity_fingerprint = Fingerprint(required=True)
+    display_name = Ciphertext(required=True)
+    email = Ciphertext(required=True)
+    expectations = Ciphertext(required=True, allow_none=True)
+    registered_at = Timestamp(required=True)
+
+
+@upcaster("MemberRegistered", from_version=1)
+def member_registered_v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
+    """v1 knew languages and topics only: such a member is open to either modality,
+    has no region, stated no expectations, and (a mentor) takes one mentee."""
+    upcast = dict(data)
+    upcast.setdefault("topics", [])
+    upcast["preferred_modality"] = "either"
+    upcast["region"] = None
+    upcast["capacity"] = 1 if data["role"] == "mentor" else None
+    upcast["expectations"] = None
+    return upcast
+
+
 @event(CONTEXT, "MemberProfileUpdated", version=1)
 class MemberProfileUpdatedV1(EventData):
     """Only the changed parts of a profile; at least one. Subject: member id."""
@@ -119,6 +191,46 @@ class MemberProfileUpdatedV1(EventData):
         changed = {"display_name", "email", "bio", "languages", "topics"} & set(data)
         if not changed:
             raise ValidationError("At least one profile field must change.")
+
+
+@event(CONTEXT, "MemberProfileUpdated", version=2)
+class MemberProfileUpdatedV2(EventData):
+    """The changed parts of a profile, at least one. Subject: member id.
+    ``region``, ``capacity`` and ``expectations`` may be set to null."""
+
+    member_id = Id(required=True)
+    display_name = Ciphertext()
+    email = Ciphertext()
+    bio = Ciphertext()
+    expectations = Ciphertext(allow_none=True)
+    languages = _languages()
+    topics = _topics()
+    preferred_modality = choice(PREFERRED_MODALITIES)
+    region = fields.String(allow_none=True, validate=validate.Regexp(REGION_PATTERN))
+    capacity = Integer(allow_none=True, validate=validate.Range(min=1, max=MAX_MENTOR_CAPACITY))
+    updated_at = Timestamp(required=True)
+
+    @validates_schema
+    def _something_changed(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if not set(data) - {"member_id", "updated_at"}:
+            raise ValidationError("At least one profile field must change.")
+
+
+@upcaster("MemberProfileUpdated", from_version=1)
+def member_profile_updated_v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
+    """v2 only adds optional fields: a v1 change reads as the same change."""
+    return dict(data)
+
+
+@event(CONTEXT, "OrganisationPolicyChanged", version=1)
+class OrganisationPolicyChangedV1(EventData):
+    """An organisation's matching scope (``own``: its members among themselves;
+    ``open``: also with members of other organisations that are open). A new
+    organisation is ``own`` until it says otherwise. Subject: organisation id."""
+
+    organisation_id = Id(required=True)
+    matching_scope = choice(MATCHING_SCOPES, required=True)
+    changed_at = Timestamp(required=True)
 
 
 @event(CONTEXT, "CharterPublished", version=1)

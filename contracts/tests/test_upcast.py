@@ -78,3 +78,22 @@ def test_a_too_new_or_unknown_version_is_refused(name, version, named):
         catalogue.upcast(name, version, {})
     assert named in caught.value.fields
     assert isinstance(caught.value, ValueError)
+
+
+@pytest.mark.parametrize("role, capacity", [("mentor", 1), ("mentee", None)])
+def test_member_registered_v1_reads_as_v2_with_safe_matching_defaults(role, capacity):
+    v1 = examples.example("MemberRegistered", 1)
+    v1["role"] = role
+    version, data = catalogue.upcast("MemberRegistered", 1, v1)
+    assert version == 2
+    assert catalogue.validate("MemberRegistered", 2, data)
+    assert (data["preferred_modality"], data["region"], data["capacity"]) == (
+        "either", None, capacity)
+    assert data["expectations"] is None
+
+
+def test_a_profile_update_v1_reads_as_the_same_change_in_v2():
+    v1 = examples.example("MemberProfileUpdated", 1)
+    version, data = catalogue.upcast("MemberProfileUpdated", 1, v1)
+    assert (version, data) == (2, v1)
+    assert catalogue.validate("MemberProfileUpdated", 2, data)
