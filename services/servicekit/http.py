@@ -1,0 +1,441 @@
+"""The HTTP edges (the partner gateway, the moderation API), written once.
+
+An API is a table of ``Route``s and one service method decorated with
+``@api(ROUTES, INFO)``. The entrypoint does all of HTTP: it matches the route,
+checks the ids of the path, parses and validates the query and the JSON body
+with the route's marshmallow schemas (the same schemas the services load RPC
+payloads with, ``contracts.api``), reads the bearer credential and the acting
+member, and hands the service method an ``ApiCall``. The method authenticates
+and dispatches (an RPC for the gateway, a local command for moderation) and
+returns the JSON body.
+
+Every error leaves as ``application/problem+json`` (RFC 9457) with the status,
+a ``code``, the fields (``errors``), the charter rule when one is the reason,
+and the request id, which is also on every response (``X-Request-Id``) and in
+the one log line each request writes. A fault nobody foresaw is a 500 problem
+with the request id, its traceback in the log only.
+
+``/openapi.json`` (OpenAPI 3.1) is generated from the same table, so the
+document cannot drift from what is enforced.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+from eventlet.event import Event
+from marshmallow import Schema, fields
+from nameko.web.handlers import HttpRequestHandler
+from nameko.web.server import WebServer
+from prometheus_client import Counter, Histogram
+from werkzeug.exceptions import MethodNotAllowed
+from werkzeug.exceptions import NotFound as NoRoute
+from werkzeug.routing import Map, Rule
+from werkzeug.wrappers import Request, Response
+
+from services.servicekit.errors import ServiceError
+from services.servicekit.payloads import load
+
+log = logging.getLogger("servicekit.http")
+
+PROBLEM = "application/problem+json"
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+MAX_BODY = 256 * 1024
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+_PATH_PARAM = re.compile(r"{(\w+)}")
+
+#: Who may call a route (``Route.acting``):
+#: - ``public``: anyone (health, the OpenAPI document);
+#: - ``organisation``: the organisation's key, acting for itself or one of its members;
+#: - ``member``: the organisation's key *and* ``X-Acting-Member``: private content (R8);
+#: - ``operator``: the platform operator's key; ``moderator``: a moderator's credential.
+ACTING = ("public", "organisation", "member", "operator", "moderator")
+
+HTTP_REQUESTS = Counter(
+    "http_requests", "HTTP requests answered, by route template and status.",
+    ["api", "route", "method", "status"],
+)
+HTTP_SECONDS = Histogram(
+    "http_request_seconds", "Time to answer an HTTP request.", ["api", "route", "method"],
+    buckets=(0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str  # OpenAPI template: /v1/members/{member_id}
+    operation_id: str
+    summary: str
+    target: str | None = None  # "identity.register_member": RPC service.method
+    acting: str = "organisation"
+    body: type[Schema] | None = None
+    query: type[Schema] | None = None
+    response: type[Schema] | None = None
+    many: bool = False
+    status: int = 200
+    tag: str = ""
+    description: str = ""
+    raw: str | None = None  # a non-JSON response's media type (text/plain for /metrics)
+
+    def __post_init__(self) -> None:
+        if self.method not in METHODS:
+            raise ValueError(f"{self.operation_id}: method {self.method!r} not in {METHODS}")
+        if self.acting not in ACTING:
+            raise ValueError(f"{self.operation_id}: acting {self.acting!r} not in {ACTING}")
+
+    @property
+    def path_params(self) -> list[str]:
+        return _PATH_PARAM.findall(self.path)
+
+    @property
+    def rule(self) -> str:
+        return _PATH_PARAM.sub(r"<\1>", self.path)
+
+
+@dataclass(frozen=True)
+class ApiInfo:
+    name: str  # metrics label and log name: "gateway", "moderation"
+    title: str
+    version: str
+    description: str
+    #: The bearer credential this API takes, for the OpenAPI security scheme.
+    credential: str = "API key"
+    #: Acting-member header, for the partner gateway.
+    acting_member_header: str | None = None
+
+
+@dataclass
+class ApiCall:
+    """What the service method gets: everything HTTP said, validated."""
+
+    route: Route
+    request_id: str
+    ids: dict[str, str]
+    query: dict[str, Any]
+    body: dict[str, Any] | None
+    credential: str | None
+    acting_member: str | None
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def payload(self) -> dict[str, Any] | None:
+        """The RPC payload: the body of a command, the filters of a query."""
+        return self.body if self.route.body is not None else self.query
+
+
+def problem(
+    status: int, code: str, detail: str, request_id: str, instance: str = "",
+    errors: Sequence[Mapping[str, str]] = (), rule: str | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    titles = {400: "Bad request", 401: "Unauthenticated", 403: "Forbidden", 404: "Not found",
+              405: "Method not allowed", 409: "Conflict", 413: "Body too large",
+              415: "Unsupported media type", 422: "Invalid request", 500: "Internal error",
+              502: "Service unavailable", 503: "Service unavailable"}
+    body: dict[str, Any] = {
+        "type": f"https://mentoring.example/problems/{code}",
+        "title": titles.get(status, "Error"),
+        "status": status,
+        "code": code,
+        "detail": detail,
+        "instance": instance,
+        "request_id": request_id,
+        "errors": [dict(e) for e in errors],
+    }
+    if rule:
+        body["rule"] = rule
+    response = Response(json.dumps(body), status=status, content_type=PROBLEM)
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+class _Refused(Exception):
+    """An HTTP-level refusal found before the service method runs."""
+
+    def __init__(self, status: int, code: str, detail: str,
+                 errors: Sequence[Mapping[str, str]] = (), headers: Mapping[str, str] | None = None):
+        super().__init__(detail)
+        self.status, self.code, self.detail = status, code, detail
+        self.errors, self.headers = list(errors), dict(headers or {})
+
+
+class ApiServer(WebServer):
+    """nameko's web server with catch-all rules, so that every path and method,
+    routed or not, is answered by the API entrypoint (as problem+json)."""
+
+    def make_url_map(self) -> Map:
+        url_map = Map()
+        for provider in self._providers:
+            for rule in provider.get_url_rules():
+                rule.endpoint = provider
+                url_map.add(rule)
+        return url_map
+
+
+class ApiEntrypoint(HttpRequestHandler):
+    server = ApiServer()
+
+    def __init__(self, routes: Sequence[Route], info: ApiInfo, **kwargs: Any) -> None:
+        super().__init__(",".join(METHODS), "/<path:path>", **kwargs)
+        self.routes = list(routes)
+        self.info = info
+        names = [r.operation_id for r in self.routes]
+        if len(names) != len(set(names)):
+            raise ValueError(f"{info.name}: duplicate operation ids")
+        self.url_map = Map([Rule(r.rule, methods=[r.method], endpoint=r) for r in self.routes])
+        self._schemas: dict[type[Schema], Schema] = {}
+        self._openapi: str | None = None
+
+    def get_url_rules(self) -> list[Rule]:
+        methods = [*METHODS, "HEAD", "OPTIONS"]
+        return [Rule("/", methods=methods, defaults={"path": ""}),
+                Rule("/<path:path>", methods=methods)]
+
+    def get_url_rule(self) -> Rule:  # nameko's own WebServer would use this one
+        return self.get_url_rules()[1]
+
+    def openapi(self) -> str:
+        if self._openapi is None:
+            self._openapi = json.dumps(openapi_document(self.routes, self.info))
+        return self._openapi
+
+    def _schema(self, cls: type[Schema]) -> Schema:
+        if cls not in self._schemas:
+            self._schemas[cls] = cls()
+        return self._schemas[cls]
+
+    # -- one request -----------------------------------------------------------
+
+    def handle_request(self, request: Request) -> Response:
+        started = time.perf_counter()
+        given = request.headers.get("X-Request-Id", "")
+        request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
+        route: Route | None = None
+        try:
+            route, ids = self._match(request)
+            if route.operation_id == "openapi":
+                response = Response(self.openapi(), status=200, content_type="application/json")
+            else:
+                call = self._call(request, route, ids, request_id)
+                response = self._run(call)
+        except _Refused as refused:
+            response = problem(refused.status, refused.code, refused.detail, request_id,
+                               request.path, refused.errors, headers=refused.headers)
+        except ServiceError as error:
+            response = problem(error.status, error.code, error.detail, request_id, request.path,
+                               error.errors, error.rule)
+        except Exception:
+            log.exception("%s %s %s: unexpected error", self.info.name, request_id, request.path)
+            response = problem(500, "internal_error", "An unexpected error; it is logged under "
+                               "this request id.", request_id, request.path)
+        response.headers["X-Request-Id"] = request_id
+        template = route.path if route else "unmatched"
+        seconds = time.perf_counter() - started
+        HTTP_REQUESTS.labels(api=self.info.name, route=template, method=request.method,
+                             status=str(response.status_code)).inc()
+        HTTP_SECONDS.labels(api=self.info.name, route=template,
+                            method=request.method).observe(seconds)
+        # One line per request: ids and statuses, never a body or a name (R8).
+        log.info("%s %s %s %s %d %.1fms", self.info.name, request_id, request.method, template,
+                 response.status_code, seconds * 1000)
+        return response
+
+    def _match(self, request: Request) -> tuple[Route, dict[str, str]]:
+        adapter = self.url_map.bind_to_environ(request.environ)
+        try:
+            route, values = adapter.match()
+        except MethodNotAllowed as exc:
+            allowed = ", ".join(sorted(exc.valid_methods or ()))
+            raise _Refused(405, "method_not_allowed",
+                           f"{request.method} is not allowed here; allowed: {allowed}.",
+                           headers={"Allow": allowed}) from None
+        except NoRoute:
+            raise _Refused(404, "not_found", "No such resource.") from None
+        ids: dict[str, str] = {}
+        for name, value in values.items():
+            try:
+                ids[name] = str(uuid.UUID(value))
+            except ValueError:
+                # A malformed id reads exactly like an id that does not exist.
+                what = name.removesuffix("_id").replace("_", " ")
+                raise _Refused(404, "not_found", f"No such {what}.") from None
+        return route, ids
+
+    def _call(self, request: Request, route: Route, ids: dict[str, str],
+              request_id: str) -> ApiCall:
+        query: dict[str, Any] = {}
+        if route.query is not None:
+            raw_query = {k: v if len(v) > 1 else v[0] for k, v in request.args.lists()}
+            query = load(self._schema(route.query), raw_query)
+        body = None
+        if route.body is not None:
+            body = load(self._schema(route.body), self._json_body(request))
+        credential = None
+        header = request.headers.get("Authorization", "")
+        if header:
+            scheme, _, token = header.partition(" ")
+            if scheme.lower() != "bearer" or not token.strip():
+                raise _Refused(401, "unauthenticated",
+                               "Authorization must be 'Bearer <credential>'.",
+                               [{"field": "Authorization", "message": "Not a bearer credential."}],
+                               headers={"WWW-Authenticate": "Bearer"})
+            credential = token.strip()
+        if route.acting != "public" and credential is None:
+            raise _Refused(401, "unauthenticated", f"This needs a {self.info.credential}.",
+                           [{"field": "Authorization", "message": "Missing."}],
+                           headers={"WWW-Authenticate": "Bearer"})
+        acting = None
+        if self.info.acting_member_header:
+            acting = request.headers.get(self.info.acting_member_header) or None
+        return ApiCall(route=route, request_id=request_id, ids=ids, query=query, body=body,
+                       credential=credential, acting_member=acting,
+                       headers=dict(request.headers))
+
+    @staticmethod
+    def _json_body(request: Request) -> Any:
+        if (request.content_length or 0) > MAX_BODY:
+            raise _Refused(413, "body_too_large", f"The body is larger than {MAX_BODY} bytes.")
+        raw = request.get_data(cache=False)
+        if len(raw) > MAX_BODY:
+            raise _Refused(413, "body_too_large", f"The body is larger than {MAX_BODY} bytes.")
+        if not raw.strip():
+            raise _Refused(400, "malformed_body", "The body is empty; a JSON object is expected.",
+                           [{"field": "_body", "message": "Missing."}])
+        try:
+            return json.loads(raw)
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise _Refused(400, "malformed_body", f"The body is not JSON: {exc}.",
+                           [{"field": "_body", "message": "Not JSON."}]) from None
+
+    def _run(self, call: ApiCall) -> Response:
+        done = Event()
+
+        def handle_result(worker_ctx: Any, result: Any, exc_info: Any) -> tuple[Any, Any]:
+            done.send((result, exc_info))
+            return result, exc_info
+
+        self.container.spawn_worker(self, (call,), {}, context_data={"request_id":
+                                    call.request_id}, handle_result=handle_result)
+        result, exc_info = done.wait()
+        if exc_info is not None:
+            raise exc_info[1]
+        route = call.route
+        if route.raw is not None:
+            return Response(result, status=route.status, content_type=route.raw)
+        if route.status == 204:
+            return Response(status=204)
+        return Response(json.dumps(result), status=route.status,
+                        content_type="application/json")
+
+
+api = ApiEntrypoint.decorator
+
+
+# -- OpenAPI ---------------------------------------------------------------------
+
+
+class Problem(Schema):
+    """RFC 9457 problem details, with the fields and the charter rule."""
+
+    type = fields.String(required=True)
+    title = fields.String(required=True)
+    status = fields.Integer(required=True)
+    code = fields.String(required=True, metadata={"description": "A stable error code."})
+    detail = fields.String(required=True)
+    instance = fields.String(required=True)
+    request_id = fields.String(required=True)
+    errors = fields.List(fields.Dict(keys=fields.String(), values=fields.String()),
+                         required=True, metadata={"description": "One entry per bad field: "
+                                                  "{field, message}."})
+    rule = fields.String(metadata={"description": "The charter rule (R1..R11) that refused it."})
+
+
+def _own_json_schema(converter: Any, field_obj: Any, **kwargs: Any) -> dict[str, Any]:
+    # The catalogue's custom fields know their JSON Schema (contracts.fields).
+    custom = getattr(field_obj, "json_schema", None)
+    return dict(custom()) if callable(custom) else {}
+
+
+def openapi_document(routes: Sequence[Route], info: ApiInfo) -> dict[str, Any]:
+    plugin = MarshmallowPlugin(schema_name_resolver=lambda schema: None)
+    spec = APISpec(title=info.title, version=info.version, openapi_version="3.1.0",
+                   plugins=[plugin], info={"description": info.description})
+    plugin.converter.add_attribute_function(_own_json_schema)
+    spec.components.security_scheme(
+        "bearer", {"type": "http", "scheme": "bearer", "description": info.credential}
+    )
+    spec.components.schema("Problem", schema=Problem)
+    problem_ref = {"content": {PROBLEM: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+
+    for route in routes:
+        operation: dict[str, Any] = {
+            "operationId": route.operation_id,
+            "summary": route.summary,
+            "tags": [route.tag] if route.tag else [],
+            "parameters": [],
+            "responses": {},
+        }
+        if route.description:
+            operation["description"] = route.description
+        for name in route.path_params:
+            operation["parameters"].append({
+                "name": name, "in": "path", "required": True,
+                "schema": {"type": "string", "format": "uuid"},
+            })
+        if route.query is not None:
+            operation["parameters"].append({"in": "query", "schema": route.query})
+        if route.acting != "public":
+            operation["security"] = [{"bearer": []}]
+        if info.acting_member_header and route.acting in ("organisation", "member"):
+            operation["parameters"].append({
+                "name": info.acting_member_header, "in": "header",
+                "required": route.acting == "member",
+                "schema": {"type": "string", "format": "uuid"},
+                "description": ("The member this request acts for (R8: required for what is "
+                                "private to a member or a pair)." if route.acting == "member"
+                                else "Optional: the member this request acts for."),
+            })
+        if route.body is not None:
+            operation["requestBody"] = {
+                "required": True, "content": {"application/json": {"schema": route.body}},
+            }
+        if route.raw is not None:
+            success: dict[str, Any] = {"description": "OK",
+                                       "content": {route.raw: {"schema": {"type": "string"}}}}
+        elif route.status == 204:
+            success = {"description": "Done, nothing to return."}
+        elif route.response is not None:
+            schema: Any = route.response
+            content_schema: Any = ({"type": "array", "items": schema} if route.many else schema)
+            success = {"description": "OK",
+                       "content": {"application/json": {"schema": content_schema}}}
+        else:
+            success = {"description": "OK",
+                       "content": {"application/json": {"schema": {"type": "object"}}}}
+        operation["responses"][str(route.status)] = success
+        errors = {"404": "No such resource (or not yours to see)."}
+        if route.acting != "public":
+            errors.update({"401": "Missing or invalid credential.",
+                           "403": "The acting party may not do this."})
+        if route.body is not None or route.query is not None:
+            errors.update({"400": "The body is not JSON.",
+                           "413": "The body is too large.",
+                           "422": "A field is invalid (named in errors)."})
+        if route.method != "GET":
+            errors.update({"409": "The state moved on (already decided, taken, changed).",
+                           "422": "A field is invalid or a charter rule refuses it."})
+        for status, description in sorted(errors.items()):
+            operation["responses"][status] = {"description": description, **problem_ref}
+        spec.path(path=route.path, operations={route.method.lower(): operation})
+    return spec.to_dict()

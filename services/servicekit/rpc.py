@@ -1,0 +1,84 @@
+"""``@command`` and ``@query``: the one way a service exposes an RPC method.
+
+    @command(RecordSession)                 # contracts.api schema of the payload
+    def record_session(self, actor: Actor, payload: dict, pair_id: str) -> dict:
+        ...
+
+The caller (the gateway, a CLI, a test) sends ``(actor_dict, payload_dict, **ids)``.
+The method receives an ``Actor``, the payload loaded by the schema (unknown or
+bad fields are a 422 naming them, before anything is decided), and the ids of
+the path, each checked to be a UUID (anything else reads as "no such thing",
+404, like an id that does not exist). Whatever the domain refuses leaves as a
+``ServiceError`` with its status, code, field and rule; a concurrency conflict
+that survived the unit of work's retries is a 409.
+"""
+
+from __future__ import annotations
+
+import functools
+import uuid
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from marshmallow import Schema
+from nameko.rpc import rpc
+
+from contracts.errors import ContractError
+from services.eventcore.store import ConcurrencyConflict
+from services.servicekit.actor import Actor
+from services.servicekit.errors import DomainError, ServiceError
+from services.servicekit.payloads import load
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _ids(ids: dict[str, Any]) -> dict[str, str]:
+    checked = {}
+    for name, value in ids.items():
+        try:
+            checked[name] = str(uuid.UUID(str(value)))
+        except ValueError:
+            raise ServiceError.not_found(name.removesuffix("_id").replace("_", " ")) from None
+    return checked
+
+
+def _entry(schema: type[Schema] | None, payload_required: bool) -> Callable[[F], F]:
+    instance = schema() if schema is not None else None
+
+    def decorate(method: F) -> F:
+        @functools.wraps(method)
+        def entry(self: Any, actor: Any, payload: Any = None, **ids: Any) -> Any:
+            try:
+                who = Actor.from_dict(actor)
+                checked = _ids(ids)
+                if instance is not None:
+                    data = load(instance, payload if payload is not None else {})
+                elif payload_required:
+                    data = payload
+                else:
+                    data = payload or {}
+                return method(self, who, data, **checked)
+            except DomainError as error:
+                raise ServiceError.from_domain(error) from None
+            except ConcurrencyConflict:
+                raise ServiceError.make(
+                    409, "conflict", "Someone else changed this at the same moment; "
+                    "it was retried and still collided: send the request again.",
+                ) from None
+            except ContractError as error:
+                # An event the command built broke its contract: the input let it.
+                raise ServiceError.invalid(error.fields) from None
+
+        return rpc(expected_exceptions=ServiceError)(entry)  # type: ignore[return-value]
+
+    return decorate
+
+
+def command(schema: type[Schema] | None = None) -> Callable[[F], F]:
+    """An RPC method that may change state (appends events)."""
+    return _entry(schema, payload_required=True)
+
+
+def query(schema: type[Schema] | None = None) -> Callable[[F], F]:
+    """An RPC method that only reads (projections); ``schema`` loads its filters."""
+    return _entry(schema, payload_required=False)
