@@ -163,8 +163,10 @@ def problem(
 class _Refused(Exception):
     """An HTTP-level refusal found before the service method runs."""
 
-    def __init__(self, status: int, code: str, detail: str,
-                 errors: Sequence[Mapping[str, str]] = (), headers: Mapping[str, str] | None = None):
+    def __init__(
+        self, status: int, code: str, detail: str,
+        errors: Sequence[Mapping[str, str]] = (), headers: Mapping[str, str] | None = None,
+    ) -> None:
         super().__init__(detail)
         self.status, self.code, self.detail = status, code, detail
         self.errors, self.headers = list(errors), dict(headers or {})
