@@ -75,8 +75,14 @@ def _spec(entry: dict[str, object], index: int, where: str, stack: Stack) -> Pro
         raise StackError(f"{label}: name must be lowercase letters, digits, '-', '_', '.' "
                          f"and not one of {sorted(RESERVED)} ({where})")
     port = entry.get("metrics_port")
+    if isinstance(port, str):
+        # An HTTP service serves /metrics on its own port: "{gateway_port}".
+        setting = _PLACEHOLDER.fullmatch(port)
+        value = getattr(stack.settings, setting.group(1), None) if setting else None
+        port = value if isinstance(value, int) else port
     if port is not None and (not isinstance(port, int) or not 0 < port < 65536):
-        raise StackError(f"{label}: metrics_port must be a port number ({where})")
+        raise StackError(f"{label}: metrics_port must be a port number or a port "
+                         f"setting like '{{gateway_port}}' ({where})")
     command = entry.get("command")
     if not isinstance(command, list) or not command or not all(isinstance(a, str) for a in command):
         raise StackError(f"{label}: command must be a non-empty list of strings ({where})")

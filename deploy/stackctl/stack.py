@@ -29,6 +29,7 @@ from deploy.stackctl.processes import (
 from deploy.stackctl.prometheus import Prometheus
 from deploy.stackctl.rabbitmq import RabbitMQ
 from services.eventcore import settings as project_settings
+from services.servicekit import secrets as platform_secrets
 
 _LAUNCH_ORDER = ["rabbitmq", "kafka", "prometheus", "postgres"]
 
@@ -112,6 +113,11 @@ def up(stack: Stack, manifest: Path, record: Path | None) -> None:
     stack.paths.make_dirs()
     recorder = Recorder(record)
     apt.ensure(stack.paths)
+    created = platform_secrets.ensure_all()
+    if created:
+        print(f"stackctl: created the platform secrets {', '.join(created)} in "
+              f"{stack.paths.rel(platform_secrets.directory())}/ (kept; never overwritten)",
+              flush=True)
 
     # Launch every stopped server first, then wait for each: they boot in parallel
     # (RabbitMQ, the slowest, first; pg_ctlcluster, which blocks until up, last).

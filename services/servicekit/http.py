@@ -220,6 +220,7 @@ class ApiEntrypoint(HttpRequestHandler):
     # -- one request -----------------------------------------------------------
 
     def handle_request(self, request: Request) -> Response:
+        request.shallow = False  # nameko's WSGI app creates it shallow; we read the body
         started = time.perf_counter()
         given = request.headers.get("X-Request-Id", "")
         request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
@@ -294,7 +295,7 @@ class ApiEntrypoint(HttpRequestHandler):
                                headers={"WWW-Authenticate": "Bearer"})
             credential = token.strip()
         if route.acting != "public" and credential is None:
-            raise _Refused(401, "unauthenticated", f"This needs a {self.info.credential}.",
+            raise _Refused(401, "unauthenticated", f"This needs {self.info.credential}.",
                            [{"field": "Authorization", "message": "Missing."}],
                            headers={"WWW-Authenticate": "Bearer"})
         acting = None

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import functools
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from marshmallow import Schema
@@ -42,13 +43,30 @@ def _ids(ids: dict[str, Any]) -> dict[str, str]:
     return checked
 
 
+@contextmanager
+def translated() -> Iterator[None]:
+    """Domain refusals, lost races and broken contracts leave as ``ServiceError``."""
+    try:
+        yield
+    except DomainError as error:
+        raise ServiceError.from_domain(error) from None
+    except ConcurrencyConflict:
+        raise ServiceError.make(
+            409, "conflict", "Someone else changed this at the same moment; "
+            "it was retried and still collided: send the request again.",
+        ) from None
+    except ContractError as error:
+        # An event the command built broke its contract: the input let it through.
+        raise ServiceError.invalid(error.fields) from None
+
+
 def _entry(schema: type[Schema] | None, payload_required: bool) -> Callable[[F], F]:
     instance = schema() if schema is not None else None
 
     def decorate(method: F) -> F:
         @functools.wraps(method)
         def entry(self: Any, actor: Any, payload: Any = None, **ids: Any) -> Any:
-            try:
+            with translated():
                 who = Actor.from_dict(actor)
                 checked = _ids(ids)
                 if instance is not None:
@@ -58,20 +76,21 @@ def _entry(schema: type[Schema] | None, payload_required: bool) -> Callable[[F],
                 else:
                     data = payload or {}
                 return method(self, who, data, **checked)
-            except DomainError as error:
-                raise ServiceError.from_domain(error) from None
-            except ConcurrencyConflict:
-                raise ServiceError.make(
-                    409, "conflict", "Someone else changed this at the same moment; "
-                    "it was retried and still collided: send the request again.",
-                ) from None
-            except ContractError as error:
-                # An event the command built broke its contract: the input let it.
-                raise ServiceError.invalid(error.fields) from None
 
         return rpc(expected_exceptions=ServiceError)(entry)  # type: ignore[return-value]
 
     return decorate
+
+
+def internal(method: F) -> F:
+    """An RPC method between services (no acting party): errors translated alike."""
+
+    @functools.wraps(method)
+    def entry(self: Any, *args: Any, **kwargs: Any) -> Any:
+        with translated():
+            return method(self, *args, **kwargs)
+
+    return rpc(expected_exceptions=ServiceError)(entry)  # type: ignore[return-value]
 
 
 def command(schema: type[Schema] | None = None) -> Callable[[F], F]:

@@ -4,6 +4,8 @@
   no stored key can be unwrapped.
 - ``fingerprint``: keys the HMAC of a person's normalised e-mail (R2), so that
   an excluded identity is recognised for ever without being stored in clear.
+- ``operator``: the platform operator's bearer credential (registering partner
+  organisations, publishing a charter version): the file's text is the token.
 
 Locally ``make up`` creates them once in ``.stack/secrets`` (mode 0600); in a
 real deployment they are mounted (``deploy/k8s``) and ``MENTORING_SECRETS_DIR``
@@ -19,7 +21,7 @@ import secrets as random
 from pathlib import Path
 
 #: The secrets every process may need, by name.
-NAMES: tuple[str, ...] = ("master", "fingerprint")
+NAMES: tuple[str, ...] = ("master", "fingerprint", "operator")
 KEY_BYTES = 32
 _ROOT = Path(__file__).resolve().parents[2]
 
@@ -33,14 +35,20 @@ def directory() -> Path:
     return Path(configured) if configured else _ROOT / ".stack" / "secrets"
 
 
-def load(name: str) -> bytes:
+def load_text(name: str) -> str:
+    """The secret as written (base64): the operator's token is this text."""
     path = directory() / f"{name}.key"
     try:
-        raw = path.read_text().strip()
+        return path.read_text().strip()
     except FileNotFoundError:
         raise SecretError(f"secret {name!r} is missing ({path}): `make up` creates it") from None
     except OSError as exc:
         raise SecretError(f"secret {name!r} is unreadable ({path}): {exc.strerror}") from None
+
+
+def load(name: str) -> bytes:
+    raw = load_text(name)
+    path = directory() / f"{name}.key"
     try:
         key = base64.b64decode(raw, validate=True)
     except (binascii.Error, ValueError):

@@ -1,0 +1,8 @@
+"""The gateway's route table: one module per context, in the order of the OpenAPI tags."""
+
+from __future__ import annotations
+
+from services.gateway.routes import identity, system
+from services.servicekit.http import Route
+
+ROUTES: list[Route] = [*system.ROUTES, *identity.ROUTES]

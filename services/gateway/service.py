@@ -1,0 +1,83 @@
+"""The gateway service: authenticate, check the acting party, call the service method.
+
+The route says which RPC answers (``routes``); ``servicekit.http`` has already
+validated the path ids, the query and the body with the same schemas the
+service will load them with. Nothing here decides anything about the domain.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import eventlet
+from nameko.exceptions import UnknownService
+from nameko.rpc import RpcProxy
+from prometheus_client import generate_latest
+
+from services.gateway.routes import ROUTES
+from services.servicekit.errors import ServiceError
+from services.servicekit.http import ApiCall, ApiInfo, api
+from services.servicekit.metrics import ServiceMetrics
+
+INFO = ApiInfo(
+    name="gateway",
+    title="Mentoring platform — partner API",
+    version="1.0.0",
+    description=(
+        "The API partner organisations build on. Every /v1 route takes the organisation's "
+        "API key as 'Authorization: Bearer <key>'. A request acts for the organisation "
+        "itself (its admins: states and counts), or, with the 'X-Acting-Member' header, "
+        "for one of its members after the partner's own login: what is private to a member "
+        "or a pair (R8) needs the latter. Another organisation's ids answer exactly like "
+        "ids that do not exist. Errors are application/problem+json (RFC 9457) naming the "
+        "field and, when a charter rule refuses, the rule (R1..R11)."
+    ),
+    credential="an organisation's API key (or the platform operator's credential)",
+    acting_member_header="X-Acting-Member",
+)
+
+#: How long a service may take to answer before the gateway gives up (503).
+RPC_TIMEOUT = 30.0
+
+
+class Gateway:
+    name = "gateway"
+
+    identity = RpcProxy("identity")
+    metrics = ServiceMetrics()
+
+    @api(ROUTES, INFO)
+    def handle(self, call: ApiCall) -> Any:
+        route = call.route
+        if route.operation_id == "health":
+            self._rpc("identity", "ping")
+            return {"status": "ok", "service": "gateway"}
+        if route.operation_id == "metrics":
+            return generate_latest().decode("utf-8")
+        actor = self._rpc("identity", "authenticate", call.credential, call.acting_member)
+        if route.acting == "member" and actor.get("kind") != "member":
+            raise ServiceError.make(403, "forbidden", "This acts for one member: name her "
+                                    "with the X-Acting-Member header (R8).",
+                                    [{"field": "X-Acting-Member", "message": "Missing."}],
+                                    rule="R8")
+        if route.acting == "operator" and actor.get("kind") != "operator":
+            raise ServiceError.make(403, "forbidden", "This is the platform operator's.")
+        if route.acting == "organisation" and actor.get("kind") == "operator" \
+                and not route.path.startswith("/v1/operator"):
+            raise ServiceError.make(403, "forbidden", "The operator has no organisation: "
+                                    "use an organisation's API key.")
+        service, method = route.target.split(".") if route.target else ("", "")
+        return self._rpc(service, method, actor, call.payload, **call.ids)
+
+    def _rpc(self, service: str, method: str, *args: Any, **kwargs: Any) -> Any:
+        proxy = getattr(self, service)
+        try:
+            with eventlet.Timeout(RPC_TIMEOUT):
+                return getattr(proxy, method)(*args, **kwargs)
+        except UnknownService:
+            raise ServiceError.make(503, "service_unavailable",
+                                    f"The {service} service is not running.") from None
+        except eventlet.Timeout:
+            raise ServiceError.make(503, "service_unavailable",
+                                    f"The {service} service did not answer in "
+                                    f"{RPC_TIMEOUT:.0f} s.") from None

@@ -1,0 +1,1 @@
+"""identity's read models (projections) and the queries over them."""
