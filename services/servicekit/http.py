@@ -116,21 +116,34 @@ class ApiInfo:
 
 @dataclass
 class ApiCall:
-    """What the service method gets: everything HTTP said, validated."""
+    """What the service method gets: the route, the checked ids, the credential and
+    acting member, and the payload, validated when first read (``payload``): the
+    method authenticates first, so that a stranger learns nothing from a 422."""
 
     route: Route
     request_id: str
     ids: dict[str, str]
-    query: dict[str, Any]
-    body: dict[str, Any] | None
     credential: str | None
     acting_member: str | None
+    raw_query: dict[str, Any] = field(default_factory=dict)
+    raw_body: Any = None
+    query_schema: Schema | None = None
+    body_schema: Schema | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
+    _loaded: dict[str, Any] | None = None
 
     @property
     def payload(self) -> dict[str, Any] | None:
-        """The RPC payload: the body of a command, the filters of a query."""
-        return self.body if self.route.body is not None else self.query
+        """The RPC payload: the body of a command, the filters of a query; a
+        ``ServiceError`` 422 naming each bad field."""
+        if self._loaded is None:
+            if self.body_schema is not None:
+                self._loaded = load(self.body_schema, self.raw_body)
+            elif self.query_schema is not None:
+                self._loaded = load(self.query_schema, self.raw_query)
+            else:
+                self._loaded = {}
+        return self._loaded
 
 
 def problem(
@@ -277,13 +290,6 @@ class ApiEntrypoint(HttpRequestHandler):
 
     def _call(self, request: Request, route: Route, ids: dict[str, str],
               request_id: str) -> ApiCall:
-        query: dict[str, Any] = {}
-        if route.query is not None:
-            raw_query = {k: v if len(v) > 1 else v[0] for k, v in request.args.lists()}
-            query = load(self._schema(route.query), raw_query)
-        body = None
-        if route.body is not None:
-            body = load(self._schema(route.body), self._json_body(request))
         credential = None
         header = request.headers.get("Authorization", "")
         if header:
@@ -301,9 +307,15 @@ class ApiEntrypoint(HttpRequestHandler):
         acting = None
         if self.info.acting_member_header:
             acting = request.headers.get(self.info.acting_member_header) or None
-        return ApiCall(route=route, request_id=request_id, ids=ids, query=query, body=body,
-                       credential=credential, acting_member=acting,
-                       headers=dict(request.headers))
+        raw_query = {k: v if len(v) > 1 else v[0] for k, v in request.args.lists()}
+        raw_body = self._json_body(request) if route.body is not None else None
+        return ApiCall(
+            route=route, request_id=request_id, ids=ids, credential=credential,
+            acting_member=acting, raw_query=raw_query, raw_body=raw_body,
+            query_schema=self._schema(route.query) if route.query is not None else None,
+            body_schema=self._schema(route.body) if route.body is not None else None,
+            headers=dict(request.headers),
+        )
 
     @staticmethod
     def _json_body(request: Request) -> Any:

@@ -24,7 +24,7 @@ from services.identity.storage.projections import ExclusionRegistry, IdentityRea
 from services.servicekit import secrets
 from services.servicekit.actor import Actor
 from services.servicekit.clock import ClockProvider
-from services.servicekit.errors import Forbidden, NotFound, RuleViolation, Unauthenticated
+from services.servicekit.errors import Forbidden, NotFound, Unauthenticated
 from services.servicekit.keys import KeyringProvider
 from services.servicekit.metrics import ServiceMetrics
 from services.servicekit.rpc import command, internal, query
@@ -68,8 +68,8 @@ class IdentityService:
             if row is None or row["erased_at"] is not None:
                 raise NotFound("No such member.", field="X-Acting-Member")
             if row["excluded"]:
-                raise RuleViolation("R2", "This member is permanently excluded: she can no "
-                                    "longer act on the platform.", field="X-Acting-Member")
+                raise Forbidden("This member is permanently excluded: she can no longer act "
+                                "on the platform.", field="X-Acting-Member", rule="R2")
             return Actor.member(organisation_id, acting_member, row["role"]).to_dict()
 
     # -- organisations -----------------------------------------------------------

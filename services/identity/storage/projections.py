@@ -154,7 +154,9 @@ class IdentityReadModel(_Dispatching):
             "email, expectations, bio, languages, topics, preferred_modality, region, "
             "capacity, registered_at, updated_at) "
             "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
-            "ON CONFLICT DO NOTHING",
+            # Only a replay of the same member is a no-op: the same person twice in
+            # one role must hit members_once_per_role and be refused.
+            "ON CONFLICT (member_id) DO NOTHING",
             (d["member_id"], d["organisation_id"], d["role"], d["identity_fingerprint"],
              d["display_name"], d["email"], d.get("expectations"), d.get("bio"),
              d["languages"], d["topics"],

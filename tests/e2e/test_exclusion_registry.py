@@ -1,0 +1,104 @@
+"""R2 in identity: a member excluded by moderation (a ``MemberExcluded`` on Kafka) is
+refused within seconds, flagged for her organisation, and her identity can never
+register again, in any organisation, even after her personal data is erased."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+from kafka import KafkaProducer
+
+from contracts import envelope
+from services.eventcore import settings as stack_settings
+from services.eventcore.testing import wait_until
+from services.gateway.client import PartnerApi, member_profile
+from services.servicekit.crypto import fingerprint
+
+
+def publish_exclusion(member_id: str, email: str, organisation_id: str) -> str:
+    """What moderation publishes when a confirmation reaches its quorum (R2)."""
+    conf = stack_settings.load()
+    case_id = str(uuid.uuid4())
+    now = datetime.now(UTC).isoformat()
+    identity = fingerprint(email)
+    events = [
+        ("MemberExcluded", {"case_id": case_id, "member_id": member_id,
+                            "identity_fingerprint": identity, "permanent": True,
+                            "excluded_at": now}),
+        ("ProfileFlagged", {"case_id": case_id, "member_id": member_id,
+                            "identity_fingerprint": identity, "flag": "commercial_solicitation",
+                            "flagged_at": now}),
+    ]
+    producer = KafkaProducer(bootstrap_servers=conf.kafka_bootstrap, acks="all")
+    try:
+        for version, (name, data) in enumerate(events, start=1):
+            event = envelope.CloudEvent.new(
+                context="moderation", name=name, version=1, subject=case_id, data=data,
+                aggregate_version=version, partner_org=organisation_id)
+            producer.send(conf.topic("moderation"), key=case_id.encode(),
+                          value=envelope.encode(event)).get(timeout=30)
+    finally:
+        producer.close()
+    return case_id
+
+
+@pytest.fixture
+def excluded(org: PartnerApi):
+    email = f"seller-{uuid.uuid4().hex[:8]}@example.org"
+    member = org.ready_member("mentor", email=email)
+    publish_exclusion(member, email, org.organisation_id)
+    as_her = org.as_member(member)
+    refused = wait_until(lambda: as_her.get(f"/v1/members/{member}").status == 403,
+                         timeout=20, what="identity to refuse the excluded member")
+    assert refused
+    return member, email
+
+
+def test_an_excluded_member_is_refused_within_seconds_naming_r2(org, excluded):
+    member, _ = excluded
+    answer = org.as_member(member).get(f"/v1/members/{member}")
+    assert answer.status == 403
+    assert answer.problem["rule"] == "R2"
+    charter = org.get("/v1/charter").ok()
+    accept = org.as_member(member).post(f"/v1/members/{member}/charter-acceptance", {
+        "charter_version": charter["charter_version"],
+        "commitments": charter["commitments"]["mentor"]})
+    assert accept.status == 403, "every further command is refused"
+    assert accept.problem["rule"] == "R2"
+    garbage = org.as_member(member).post(f"/v1/members/{member}/charter-acceptance", {})
+    assert garbage.status == 403, "refused before her request is even read"
+
+
+def test_her_organisation_sees_the_flag(org, excluded):
+    member, _ = excluded
+    profile = org.get(f"/v1/members/{member}").ok()
+    assert (profile["status"], profile["flag"]) == ("excluded", "commercial_solicitation")
+    changed = org.call("PATCH", f"/v1/members/{member}", json={"capacity": 1})
+    assert changed.status == 422 and changed.problem["rule"] == "R2"
+    listing = org.get("/v1/members", params={"status": "excluded"}).ok()
+    assert [m["member_id"] for m in listing["items"]] == [member]
+
+
+def test_the_same_person_can_never_register_again_anywhere(org, new_organisation, excluded):
+    _, email = excluded
+    for elsewhere in (org, new_organisation(), new_organisation(matching_scope="open")):
+        for role in ("mentor", "mentee"):
+            answer = elsewhere.post("/v1/members", member_profile(role, email=email.upper()))
+            assert answer.status == 422, answer.body
+            assert answer.problem["rule"] == "R2" and answer.fields() == ["email"]
+
+
+def test_not_even_after_her_personal_data_is_erased(org, new_organisation, excluded):
+    member, email = excluded
+    assert org.post(f"/v1/members/{member}/erasure", {"confirm": True}).status == 200
+    answer = new_organisation().post("/v1/members", member_profile("mentee", email=email))
+    assert answer.status == 422 and answer.problem["rule"] == "R2"
+
+
+def test_a_member_cannot_slip_into_an_excluded_identity_by_changing_her_email(org, excluded):
+    _, email = excluded
+    other = org.register_member("mentee")
+    changed = org.call("PATCH", f"/v1/members/{other}", json={"email": email})
+    assert changed.status == 422 and changed.problem["rule"] == "R2"
