@@ -10,6 +10,7 @@ from moderation's ``MemberExcluded`` and ``ProfileFlagged`` (R2).
 from __future__ import annotations
 
 import hmac
+import uuid
 from typing import Any
 
 from contracts import catalogue
@@ -64,6 +65,8 @@ class IdentityService:
             organisation_id = key[1]
             if not acting_member:
                 return Actor.organisation(organisation_id).to_dict()
+            if not _is_uuid(acting_member):
+                raise NotFound("No such member.", field="X-Acting-Member")
             row = queries.member(uow.conn, acting_member, organisation_id)
             if row is None or row["erased_at"] is not None:
                 raise NotFound("No such member.", field="X-Acting-Member")
@@ -244,6 +247,14 @@ class IdentityService:
     def on_profile_flagged(self, event: DomainEvent) -> None:
         with self.uow() as uow:
             REGISTRY.apply(uow.conn, event)
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except (ValueError, TypeError, AttributeError):
+        return False
+    return True
 
 
 def _is_operator(credential: str | None) -> bool:
