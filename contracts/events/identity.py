@@ -158,6 +158,7 @@ class MemberRegisteredV2(_Profile):
     display_name = Ciphertext(required=True)
     email = Ciphertext(required=True)
     expectations = Ciphertext(required=True, allow_none=True)
+    bio = Ciphertext(required=True, allow_none=True)
     registered_at = Timestamp(required=True)
 
 
@@ -171,6 +172,7 @@ def member_registered_v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
     upcast["region"] = None
     upcast["capacity"] = 1 if data["role"] == "mentor" else None
     upcast["expectations"] = None
+    upcast["bio"] = None
     return upcast
 
 

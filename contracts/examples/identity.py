@@ -55,6 +55,7 @@ EXAMPLES: dict[tuple[str, int], dict[str, Any]] = {
         "display_name": sealed_example(f"member-{MENTOR}", "Ada"),
         "email": sealed_example(f"member-{MENTOR}", "mentor@example.org"),
         "expectations": None,
+        "bio": sealed_example(f"member-{MENTOR}", "Engineer, 20 years"),
         "languages": ["fr", "en"],
         "topics": ["software", "career-change"],
         "preferred_modality": "either",

@@ -89,7 +89,7 @@ def test_member_registered_v1_reads_as_v2_with_safe_matching_defaults(role, capa
     assert catalogue.validate("MemberRegistered", 2, data)
     assert (data["preferred_modality"], data["region"], data["capacity"]) == (
         "either", None, capacity)
-    assert data["expectations"] is None
+    assert data["expectations"] is None and data["bio"] is None
 
 
 def test_a_profile_update_v1_reads_as_the_same_change_in_v2():
