@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import ValidationError, validate, validates_schema
+from marshmallow import ValidationError, fields, validate, validates_schema
 
 from contracts import charter
 from contracts.events.base import EventData
@@ -32,6 +32,30 @@ CONTEXT = "sessions"
 
 CANCELLATION_REASONS = ("rescheduled", "unavailable", "other")
 
+#: Why the platform, not a member, cancelled a session: its pair was closed
+#: (``PairEnded`` from matching, or ``MemberExcluded`` from moderation, R2).
+PLATFORM_CANCELLATION_REASONS = ("pair_ended", "member_excluded")
+
+#: Why a pair's sessions record was closed (``PairClosed``).
+PAIR_CLOSE_CAUSES = ("pair_ended", "member_excluded")
+
+#: R4: what the mentee states at the first meeting (and may add to later).
+OBJECTIVE_KINDS = ("need", "expectation", "objective")
+
+#: R5: how many upcoming dates a meeting plan lists at most.
+MAX_NEXT_DATES = 12
+
+#: R1/R2: how many sessions a report may name at most.
+MAX_REPORTED_SESSIONS = 50
+
+
+def _no_repeats(values: list[Any] | None, field_name: str, what: str) -> None:
+    """Lists of ids or dates that stand for a set: each value at most once."""
+    if not values:
+        return
+    if len(set(values)) != len(values):
+        raise ValidationError(f"The {what} must not repeat.", field_name=field_name)
+
 
 def _interval_days(**kwargs: Any) -> Integer:
     """R5: at least one meeting every month to month and a half."""
@@ -45,6 +69,62 @@ def _interval_days(**kwargs: Any) -> Integer:
     )
 
 
+@event(CONTEXT, "PairOpened", version=1)
+class PairOpenedV1(EventData):
+    """The first event of every sessions stream (stream id = pair id): the pair
+    as matching formed it (``PairFormed``), with each member's organisation, so
+    the stream is self-contained and replayable without matching's events.
+    ``formed_at`` is where cadence counts from until a first session (R7)."""
+
+    pair_id = Id(required=True)
+    mentor_id = Id(required=True)
+    mentee_id = Id(required=True)
+    mentor_organisation_id = Id(required=True)
+    mentee_organisation_id = Id(required=True)
+    formed_at = Timestamp(required=True)
+
+    @validates_schema
+    def _two_people(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if data.get("mentor_id") is not None and data.get("mentor_id") == data.get("mentee_id"):
+            raise ValidationError("The mentee cannot be her own mentor.", field_name="mentee_id")
+
+
+@event(CONTEXT, "PairClosed", version=1)
+class PairClosedV1(EventData):
+    """The pair takes no more commands: matching ended it (``cause`` pair_ended,
+    with matching's ``end_reason`` and ``ended_by``) or moderation excluded one
+    of its members (``cause`` member_excluded, R2, with ``excluded_member_id``).
+    Its sessions still to come are cancelled in the same command."""
+
+    pair_id = Id(required=True)
+    cause = choice(PAIR_CLOSE_CAUSES, required=True)
+    end_reason = choice(charter.PAIR_END_REASONS, required=True, allow_none=True)
+    ended_by = Id(required=True, allow_none=True)
+    excluded_member_id = Id(required=True, allow_none=True)
+    closed_at = Timestamp(required=True)
+
+    @validates_schema
+    def _one_cause(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if data.get("cause") == "pair_ended":
+            if data.get("end_reason") is None:
+                raise ValidationError("Required when the pair ended.", field_name="end_reason")
+            if data.get("excluded_member_id") is not None:
+                raise ValidationError("Only when a member was excluded.",
+                                      field_name="excluded_member_id")
+            by_platform = data.get("end_reason") == "counterpart_excluded"
+            if by_platform != (data.get("ended_by") is None):
+                raise ValidationError(
+                    "Null exactly when the counterpart was excluded.", field_name="ended_by"
+                )
+        if data.get("cause") == "member_excluded":
+            if data.get("excluded_member_id") is None:
+                raise ValidationError("Required when a member was excluded.",
+                                      field_name="excluded_member_id")
+            for name in ("end_reason", "ended_by"):
+                if data.get(name) is not None:
+                    raise ValidationError("Only when the pair ended.", field_name=name)
+
+
 @event(CONTEXT, "MeetingPlanRecorded", version=1)
 class MeetingPlanRecordedV1(EventData):
     """R5: calendar and frequency, fixed at the first meeting (and revisable by
@@ -56,6 +136,36 @@ class MeetingPlanRecordedV1(EventData):
     first_meeting_on = Day(required=True)
     recorded_by = Id(required=True)
     recorded_at = Timestamp(required=True)
+
+
+@event(CONTEXT, "MeetingPlanRecorded", version=2)
+class MeetingPlanRecordedV2(EventData):
+    """R5: calendar and frequency, fixed at the first meeting: the interval (at
+    most 45 days), the preferred modality and the next dates. Revised by
+    recording it again: each plan is an event, the history stays. R9: either
+    member records it."""
+
+    pair_id = Id(required=True)
+    interval_days = _interval_days(required=True)
+    preferred_modality = modality(required=True)
+    first_meeting_on = Day(required=True)
+    next_dates = fields.List(Day(), required=True,
+                             validate=validate.Length(max=MAX_NEXT_DATES))
+    recorded_by = Id(required=True)
+    recorded_at = Timestamp(required=True)
+
+    @validates_schema
+    def _in_order(self, data: dict[str, Any], **kwargs: Any) -> None:
+        dates = data.get("next_dates") or []
+        _no_repeats(dates, "next_dates", "next dates")
+        if dates != sorted(dates):
+            raise ValidationError("The next dates are listed in order.", field_name="next_dates")
+
+
+@upcaster("MeetingPlanRecorded", from_version=1)
+def meeting_plan_recorded_v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
+    """v1 listed no next dates: the plan had only its first meeting."""
+    return {**data, "next_dates": []}
 
 
 @event(CONTEXT, "SessionScheduled", version=1)
@@ -127,6 +237,35 @@ class SessionCancelledV1(EventData):
     cancelled_at = Timestamp(required=True)
 
 
+@event(CONTEXT, "SessionCancelled", version=2)
+class SessionCancelledV2(EventData):
+    """A session that will not take place. A member cancels it (``cancelled_by``,
+    a member's reason), or the platform does when the pair is closed
+    (``cancelled_by`` null, reason ``pair_ended`` or ``member_excluded``)."""
+
+    pair_id = Id(required=True)
+    session_id = Id(required=True)
+    cancelled_by = Id(required=True, allow_none=True)
+    reason = choice(CANCELLATION_REASONS + PLATFORM_CANCELLATION_REASONS, required=True)
+    cancelled_at = Timestamp(required=True)
+
+    @validates_schema
+    def _who_cancelled(self, data: dict[str, Any], **kwargs: Any) -> None:
+        by_platform = data.get("reason") in PLATFORM_CANCELLATION_REASONS
+        if by_platform and data.get("cancelled_by") is not None:
+            raise ValidationError("Must be null when the platform cancelled the session.",
+                                  field_name="cancelled_by")
+        if not by_platform and data.get("cancelled_by") is None:
+            raise ValidationError("The member who cancelled is required.",
+                                  field_name="cancelled_by")
+
+
+@upcaster("SessionCancelled", from_version=1)
+def session_cancelled_v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
+    """v1 was always a member's cancellation, with a member's reason: unchanged."""
+    return dict(data)
+
+
 @event(CONTEXT, "PairBecameOverdue", version=1)
 class PairBecameOverdueV1(EventData):
     """R7: no session within the agreed interval (45 days at most).
@@ -161,6 +300,25 @@ class ObjectiveStatedV1(EventData):
     stated_at = Timestamp(required=True)
 
 
+@event(CONTEXT, "ObjectiveStated", version=2)
+class ObjectiveStatedV2(EventData):
+    """R4: the mentee states her own needs, expectations and objectives (``kind``);
+    she owns them. The first statement is revision 1."""
+
+    pair_id = Id(required=True)
+    objective_id = Id(required=True)
+    mentee_id = Id(required=True)
+    kind = choice(OBJECTIVE_KINDS, required=True)
+    text = Ciphertext(required=True)
+    stated_at = Timestamp(required=True)
+
+
+@upcaster("ObjectiveStated", from_version=1)
+def objective_stated_v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
+    """v1 knew objectives only."""
+    return {**data, "kind": "objective"}
+
+
 @event(CONTEXT, "ObjectiveRevised", version=1)
 class ObjectiveRevisedV1(EventData):
     """R4: objectives evolve; each revision is a new event (history, not
@@ -184,6 +342,17 @@ class ObjectiveCommentedV1(EventData):
     author_id = Id(required=True)
     text = Ciphertext(required=True)
     commented_at = Timestamp(required=True)
+
+
+@event(CONTEXT, "ObjectiveAchieved", version=1)
+class ObjectiveAchievedV1(EventData):
+    """R4: the mentee says she reached one of her objectives (counted, without
+    its text, in the programme report)."""
+
+    pair_id = Id(required=True)
+    objective_id = Id(required=True)
+    mentee_id = Id(required=True)
+    achieved_at = Timestamp(required=True)
 
 
 @event(CONTEXT, "ActionItemAdded", version=1)
@@ -269,3 +438,37 @@ class CommercialSolicitationReportedV1(EventData):
             raise ValidationError(
                 "A member cannot report herself.", field_name="reported_member_id"
             )
+
+
+@event(CONTEXT, "CommercialSolicitationReported", version=2)
+class CommercialSolicitationReportedV2(EventData):
+    """R1/R2: a member reports the other for commercial solicitation (R9: either
+    may), naming the sessions concerned (none, when it happened elsewhere).
+    ``details`` is sealed under the moderators' key: the pair's organisation and
+    ops see that a report exists, never what it says (R8)."""
+
+    pair_id = Id(required=True)
+    report_id = Id(required=True)
+    reporter_id = Id(required=True)
+    reported_member_id = Id(required=True)
+    session_ids = fields.List(Id(), required=True,
+                              validate=validate.Length(max=MAX_REPORTED_SESSIONS))
+    details = Ciphertext(required=True)
+    reported_at = Timestamp(required=True)
+
+    @validates_schema
+    def _not_oneself(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if data.get("reporter_id") and data.get("reporter_id") == data.get("reported_member_id"):
+            raise ValidationError(
+                "A member cannot report herself.", field_name="reported_member_id"
+            )
+        _no_repeats(data.get("session_ids"), "session_ids", "sessions")
+
+
+@upcaster("CommercialSolicitationReported", from_version=1)
+def commercial_solicitation_reported_v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
+    """v1's one optional session becomes a list of none or one."""
+    upcast = {k: v for k, v in data.items() if k != "session_id"}
+    session_id = data.get("session_id")
+    upcast["session_ids"] = [] if session_id is None else [session_id]
+    return upcast

@@ -10,6 +10,7 @@ from contracts.examples.base import (
     MENTOR,
     MODERATORS_KEY,
     OBJECTIVE,
+    ORG,
     PAIR,
     PAIR_KEY,
     REPORT,
@@ -19,11 +20,36 @@ from contracts.examples.base import (
 )
 
 EXAMPLES: dict[tuple[str, int], dict[str, Any]] = {
+    ("PairOpened", 1): {
+        "pair_id": PAIR,
+        "mentor_id": MENTOR,
+        "mentee_id": MENTEE,
+        "mentor_organisation_id": example_id("organisation-of-the-mentor"),
+        "mentee_organisation_id": ORG,
+        "formed_at": "2025-02-20T09:00:00+00:00",
+    },
+    ("PairClosed", 1): {
+        "pair_id": PAIR,
+        "cause": "pair_ended",
+        "end_reason": "withdrawn",
+        "ended_by": MENTEE,
+        "excluded_member_id": None,
+        "closed_at": "2025-06-30T12:00:00+00:00",
+    },
     ("MeetingPlanRecorded", 1): {
         "pair_id": PAIR,
         "interval_days": 30,
         "preferred_modality": "remote",
         "first_meeting_on": "2025-03-04",
+        "recorded_by": MENTEE,
+        "recorded_at": AT,
+    },
+    ("MeetingPlanRecorded", 2): {
+        "pair_id": PAIR,
+        "interval_days": 30,
+        "preferred_modality": "remote",
+        "first_meeting_on": "2025-03-04",
+        "next_dates": ["2025-04-01", "2025-05-02"],
         "recorded_by": MENTEE,
         "recorded_at": AT,
     },
@@ -64,6 +90,13 @@ EXAMPLES: dict[tuple[str, int], dict[str, Any]] = {
         "reason": "rescheduled",
         "cancelled_at": AT,
     },
+    ("SessionCancelled", 2): {
+        "pair_id": PAIR,
+        "session_id": SESSION,
+        "cancelled_by": None,
+        "reason": "pair_ended",
+        "cancelled_at": AT,
+    },
     ("PairBecameOverdue", 1): {
         "pair_id": PAIR,
         "interval_days": 30,
@@ -84,6 +117,14 @@ EXAMPLES: dict[tuple[str, int], dict[str, Any]] = {
         "text": sealed_example(PAIR_KEY, "Move into data engineering within a year"),
         "stated_at": AT,
     },
+    ("ObjectiveStated", 2): {
+        "pair_id": PAIR,
+        "objective_id": OBJECTIVE,
+        "mentee_id": MENTEE,
+        "kind": "need",
+        "text": sealed_example(PAIR_KEY, "Confidence in technical interviews"),
+        "stated_at": AT,
+    },
     ("ObjectiveRevised", 1): {
         "pair_id": PAIR,
         "objective_id": OBJECTIVE,
@@ -99,6 +140,12 @@ EXAMPLES: dict[tuple[str, int], dict[str, Any]] = {
         "author_id": MENTOR,
         "text": sealed_example(PAIR_KEY, "Start with SQL"),
         "commented_at": AT,
+    },
+    ("ObjectiveAchieved", 1): {
+        "pair_id": PAIR,
+        "objective_id": OBJECTIVE,
+        "mentee_id": MENTEE,
+        "achieved_at": "2025-09-15T10:00:00+00:00",
     },
     ("ActionItemAdded", 1): {
         "pair_id": PAIR,
@@ -143,6 +190,15 @@ EXAMPLES: dict[tuple[str, int], dict[str, Any]] = {
         "reported_member_id": MENTOR,
         "session_id": SESSION,
         "details": sealed_example(MODERATORS_KEY, "She offered paid coaching"),
+        "reported_at": AT,
+    },
+    ("CommercialSolicitationReported", 2): {
+        "pair_id": PAIR,
+        "report_id": REPORT,
+        "reporter_id": MENTEE,
+        "reported_member_id": MENTOR,
+        "session_ids": [SESSION, example_id("session-2")],
+        "details": sealed_example(MODERATORS_KEY, "She offered paid coaching, twice"),
         "reported_at": AT,
     },
 }
