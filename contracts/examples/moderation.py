@@ -8,6 +8,7 @@ from contracts.examples.base import (
     AT,
     CASE,
     FINGERPRINT,
+    MENTEE,
     MENTOR,
     MODERATOR,
     MODERATORS_KEY,
@@ -16,11 +17,21 @@ from contracts.examples.base import (
     sealed_example,
 )
 
+SECOND_MODERATOR = example_id("second-moderator")
+
 EXAMPLES: dict[tuple[str, int], dict[str, Any]] = {
     ("CaseOpened", 1): {
         "case_id": CASE,
         "reported_member_id": MENTOR,
         "report_id": REPORT,
+        "opened_at": AT,
+    },
+    ("CaseOpened", 2): {
+        "case_id": CASE,
+        "reported_member_id": MENTOR,
+        "report_id": REPORT,
+        "reporter_id": MENTEE,
+        "sequence": 1,
         "opened_at": AT,
     },
     ("ReportJoinedCase", 1): {
@@ -33,6 +44,21 @@ EXAMPLES: dict[tuple[str, int], dict[str, Any]] = {
         "case_id": CASE,
         "moderator_id": MODERATOR,
         "rationale": sealed_example(MODERATORS_KEY, "Screenshots of a paid offer"),
+        "confirmed_at": AT,
+    },
+    ("ExclusionConfirmed", 2): {
+        "case_id": CASE,
+        "moderator_id": MODERATOR,
+        "reason": "services_offered",
+        "rationale": sealed_example(MODERATORS_KEY, "Screenshots of a paid coaching offer"),
+        "confirmed_at": AT,
+    },
+    ("CaseConfirmed", 1): {
+        "case_id": CASE,
+        "member_id": MENTOR,
+        "reason": "services_offered",
+        "moderator_ids": [MODERATOR, SECOND_MODERATOR],
+        "quorum": 2,
         "confirmed_at": AT,
     },
     ("CaseDismissed", 1): {
