@@ -122,10 +122,10 @@ class RegisterMember(_ProfileRules):
 
 
 class UpdateMember(Request):
-    """Only what changes; at least one field."""
+    """Only what changes; at least one field. The e-mail is not here: it is the
+    person's identity (R2 recognises an excluded person by it), fixed at registration."""
 
     display_name = text(100)
-    email = fields.Email(validate=validate.Length(max=254))
     languages = languages()
     topics = topics()
     preferred_modality = choice(PREFERRED_MODALITIES)

@@ -146,6 +146,9 @@ def register_member(uow: UnitOfWork, keyring: Keyring, now: datetime, actor: Act
     organisation_id = _as_organisation(actor)
     identity = fingerprint(payload["email"])
     refuse_excluded(identity, queries.fingerprint_excluded(uow.conn, identity))  # R2
+    if not queries.claim_registration(uow.conn, organisation_id, payload["role"], identity):
+        raise Conflict(f"This person is already registered as {payload['role']} in this "
+                       "organisation.", field="email")
     member_id = str(uuid.uuid4())
     key_id = member_key_id(member_id)
     sealed = {name: (keyring.seal(uow.conn, key_id, payload[name])
@@ -153,11 +156,7 @@ def register_member(uow: UnitOfWork, keyring: Keyring, now: datetime, actor: Act
               for name in SEALED_FIELDS}
     member = Member.register(member_id, organisation_id, payload["role"], identity, sealed,
                              payload, now)
-    try:
-        uow.save(member)
-    except psycopg.errors.UniqueViolation:
-        raise Conflict(f"This person is already registered as {payload['role']} in this "
-                       "organisation.", field="email") from None
+    uow.save(member)
     return {"member_id": member_id, "version": member.version}
 
 
@@ -195,9 +194,6 @@ def update_member(uow: UnitOfWork, keyring: Keyring, now: datetime, actor: Actor
     changes = {name: (keyring.seal(uow.conn, key_id, value)
                       if name in SEALED_FIELDS and value is not None else value)
                for name, value in payload.items()}
-    if "email" in payload:
-        new_identity = fingerprint(payload["email"])
-        refuse_excluded(new_identity, queries.fingerprint_excluded(uow.conn, new_identity))
     member.update_profile(changes, now)
     uow.save(member)
     return {"id": member_id, "version": member.version}

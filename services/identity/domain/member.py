@@ -17,7 +17,9 @@ from services.identity.domain.charter import CharterVersion, check_acceptance
 from services.servicekit.crypto import member_key_id
 from services.servicekit.errors import Conflict, Invalid, RuleViolation
 
-PROFILE_FIELDS = ("display_name", "email", "bio", "expectations", "languages", "topics",
+#: What a profile update may change. Not the e-mail: it is her identity, fixed at
+#: registration, and R2 recognises an excluded person by its fingerprint.
+PROFILE_FIELDS = ("display_name", "bio", "expectations", "languages", "topics",
                   "preferred_modality", "region", "capacity")
 
 

@@ -57,11 +57,8 @@ CREATE TABLE IF NOT EXISTS members (
     updated_at         timestamptz NOT NULL,
     erased_at          timestamptz
 );
--- One person registers once per role in an organisation (while not erased): two
--- concurrent registrations of the same e-mail collide here, in the same
--- transaction as their events, and one of them is refused.
-CREATE UNIQUE INDEX IF NOT EXISTS members_once_per_role
-    ON members (organisation_id, role, fingerprint) WHERE erased_at IS NULL;
+DROP INDEX IF EXISTS members_once_per_role;
+CREATE INDEX IF NOT EXISTS members_by_fingerprint ON members (fingerprint);
 CREATE INDEX IF NOT EXISTS members_by_organisation ON members (organisation_id, registered_at);
 CREATE TABLE IF NOT EXISTS charter_versions (
     charter_version     integer PRIMARY KEY,
@@ -154,8 +151,6 @@ class IdentityReadModel(_Dispatching):
             "email, expectations, bio, languages, topics, preferred_modality, region, "
             "capacity, registered_at, updated_at) "
             "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
-            # Only a replay of the same member is a no-op: the same person twice in
-            # one role must hit members_once_per_role and be refused.
             "ON CONFLICT (member_id) DO NOTHING",
             (d["member_id"], d["organisation_id"], d["role"], d["identity_fingerprint"],
              d["display_name"], d["email"], d.get("expectations"), d.get("bio"),
@@ -234,3 +229,8 @@ class ExclusionRegistry(_Dispatching):
             "VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
             (d["member_id"], d["flag"], d["case_id"], d["flagged_at"]),
         )
+
+
+#: What ``python -m services.eventcore.rebuild identity`` rebuilds, and from where.
+OWN = (IdentityReadModel(),)
+FOREIGN = {"moderation": (ExclusionRegistry(),)}

@@ -118,3 +118,20 @@ def acceptances(conn: psycopg.Connection, member_id: str) -> list[dict[str, Any]
                     "FROM charter_acceptances WHERE member_id = %s ORDER BY charter_version",
                     (member_id,))
         return cur.fetchall()
+
+
+def claim_registration(conn: psycopg.Connection, organisation_id: str, role: str,
+                       fingerprint: str) -> bool:
+    """Whether this person may register in this role here: ``False`` if she already is.
+
+    Takes a transaction lock on (organisation, role, person) first, so that two
+    concurrent registrations of the same person queue, and the second one sees the
+    first once it commits. (A unique index on the read model would do it too, but
+    a projection must replay any history, including one written before a rule.)
+    """
+    conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+                 (f"register:{organisation_id}:{role}:{fingerprint}",))
+    return conn.execute(
+        "SELECT 1 FROM members WHERE organisation_id = %s AND role = %s AND fingerprint = %s "
+        "AND erased_at IS NULL", (organisation_id, role, fingerprint),
+    ).fetchone() is None
