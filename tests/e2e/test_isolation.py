@@ -2,9 +2,9 @@
 organisation A's ids gets exactly what an id that does not exist gets.
 
 The test walks the gateway's own route table, so a new route is covered the day
-it is added: each path parameter needs a way to make one of A's ids
-(``a_world``) and each body route a valid body (``VALID_BODIES``), or the test
-fails naming what is missing.
+it is added: each path parameter needs a way to make one of A's ids and each
+body route a valid body (``tests/e2e/worlds/<context>.py``), or the test fails
+naming what is missing.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import pytest
 
 from services.gateway.client import PartnerApi, member_profile
 from services.gateway.routes import ROUTES
+from tests.e2e import worlds
 
 PARTNER_ROUTES = [r for r in ROUTES if r.path.startswith("/v1/")
                   and r.acting in ("organisation", "member")]
@@ -23,25 +24,17 @@ WITH_IDS = [r for r in PARTNER_ROUTES if r.path_params]
 
 #: A valid body per operation, so that a refusal can only come from the id.
 VALID_BODIES: dict[str, Any] = {
-    "revoke_api_key": {"reason": "compromised"},
-    "update_member": {"topics": ["leadership"]},
-    "accept_charter": "charter",  # filled with the current charter (below)
-    "erase_member": {"confirm": True},
-}
+    name: body for module in worlds.modules() for name, body in module.VALID_BODIES.items()}
 
 
 @pytest.fixture(scope="module")
 def a_world(operator: PartnerApi) -> dict[str, Any]:
     """Organisation A and one real id of A's for each path parameter."""
     a = operator.register_organisation("Organisation A", matching_scope="open")
-    mentee = a.ready_member("mentee")
-    return {
-        "org": a,
-        "ids": {
-            "member_id": mentee,
-            "key_id": a.get("/v1/organisation").ok()["api_keys"][0]["key_id"],
-        },
-    }
+    ids: dict[str, str] = {}
+    for module in worlds.modules():
+        ids.update(module.build(a, ids))
+    return {"org": a, "ids": ids}
 
 
 @pytest.fixture(scope="module")
