@@ -129,6 +129,16 @@ def test_member_excluded_does_the_same_for_a_pair_of_that_member():
     assert pair.sessions[session].state is SessionState.CANCELLED
 
 
+def test_a_scheduled_session_whose_time_passed_unrecorded_is_cancelled_too():
+    # It can no longer be recorded as held once the pair is closed: left
+    # "scheduled" it would stay pending for ever in every read model.
+    pair = formed_pair()
+    passed = new_id()
+    pair.schedule_session(passed, pair.mentor_id, FORMED + days(2), 60, "remote", FORMED)
+    pair.on_pair_ended("completed", pair.mentee_id, FORMED + days(9))
+    assert pair.sessions[passed].cancel_reason == "pair_ended"
+
+
 def test_closing_twice_records_nothing_the_second_time():
     # Moderation's MemberExcluded and matching's PairEnded (counterpart_excluded)
     # both arrive for one exclusion.
