@@ -10,10 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 import eventlet
+from nameko.events import BROADCAST, event_handler
 from nameko.exceptions import UnknownService
 from nameko.rpc import RpcProxy
 from prometheus_client import generate_latest
 
+from services.gateway.actors import ActorCacheProvider
 from services.gateway.routes import ROUTES
 from services.servicekit.errors import ServiceError
 from services.servicekit.http import ApiCall, ApiInfo, api
@@ -39,11 +41,15 @@ INFO = ApiInfo(
 #: How long a service may take to answer before the gateway gives up (503).
 RPC_TIMEOUT = 30.0
 
+#: Routes after which the calling organisation's remembered actors are dropped.
+CHANGES_CREDENTIALS = {"revoke_api_key", "erase_member"}
+
 
 class Gateway:
     name = "gateway"
 
     identity = RpcProxy("identity")
+    actors = ActorCacheProvider()
     metrics = ServiceMetrics()
 
     @api(ROUTES, INFO)
@@ -54,7 +60,10 @@ class Gateway:
             return {"status": "ok", "service": "gateway"}
         if route.operation_id == "metrics":
             return generate_latest().decode("utf-8")
-        actor = self._rpc("identity", "authenticate", call.credential, call.acting_member)
+        actor = self.actors.get(call.credential, call.acting_member)
+        if actor is None:
+            actor = self._rpc("identity", "authenticate", call.credential, call.acting_member)
+            self.actors.put(call.credential, call.acting_member, actor)
         if route.acting == "member" and actor.get("kind") != "member":
             raise ServiceError.make(403, "forbidden", "This acts for one member: name her "
                                     "with the X-Acting-Member header (R8).",
@@ -67,7 +76,21 @@ class Gateway:
             raise ServiceError.make(403, "forbidden", "The operator has no organisation: "
                                     "use an organisation's API key.")
         service, method = route.target.split(".") if route.target else ("", "")
-        return self._rpc(service, method, actor, call.payload, **call.ids)
+        result = self._rpc(service, method, actor, call.payload, **call.ids)
+        if route.operation_id in CHANGES_CREDENTIALS and actor.get("organisation_id"):
+            # This very gateway forgets at once; the others hear identity's broadcast.
+            self.actors.forget_organisation(actor["organisation_id"])
+        return result
+
+    @event_handler("identity", "credentials_changed", handler_type=BROADCAST,
+                   reliable_delivery=False)
+    def on_credentials_changed(self, payload: dict[str, Any]) -> None:
+        """A key revoked, a member excluded or erased: ask identity again."""
+        organisation_id = payload.get("organisation_id")
+        if organisation_id:
+            self.actors.forget_organisation(organisation_id)
+        else:
+            self.actors.clear()
 
     def _rpc(self, service: str, method: str, *args: Any, **kwargs: Any) -> Any:
         proxy = getattr(self, service)

@@ -276,3 +276,13 @@ def test_an_export_returns_everything_identity_holds(org):
         org.get("/v1/charter").ok()["charter_version"]]
     assert [e["name"] for e in export["events"]] == ["MemberRegistered", "CharterAccepted"]
     assert export["exclusion"] is None
+
+
+def test_a_revoked_key_is_refused_at_once_even_when_the_gateway_remembered_it(org):
+    """The gateway remembers for a moment who a key acts for (services/gateway/
+    actors.py); a revocation must still be refused on the very next request."""
+    key = org.post("/v1/organisation/api-keys").ok()
+    spare = PartnerApi(key["api_key"])
+    assert spare.get("/v1/organisation").status == 200  # now remembered
+    assert org.post(f"/v1/organisation/api-keys/{key['key_id']}/revocation", {}).status == 200
+    assert spare.get("/v1/organisation").status == 401

@@ -13,6 +13,8 @@ import hmac
 import uuid
 from typing import Any
 
+from nameko.events import EventDispatcher
+
 from contracts import catalogue
 from contracts.api import identity as api
 from services.eventcore.consumer import domain_event_handler
@@ -38,6 +40,10 @@ class IdentityService:
     name = "identity"
 
     uow = UnitOfWorkProvider(catalogue, projections=(READ_MODEL, REGISTRY))
+    #: After a commit that changes who may act (a key revoked, a member excluded or
+    #: erased), the gateways are told to forget what they remember (a cache hint,
+    #: not a domain event: if it were lost, their entries expire within seconds).
+    dispatch = EventDispatcher()
     keyring = KeyringProvider()
     clock = ClockProvider()
     metrics = ServiceMetrics()
@@ -120,8 +126,10 @@ class IdentityService:
                        key_id: str) -> dict[str, Any]:
         organisation_id = _admin(actor)
         now = self.clock.now()
-        return self.uow.run(lambda uow: handlers.revoke_api_key(
+        result = self.uow.run(lambda uow: handlers.revoke_api_key(
             uow, now, organisation_id, key_id, payload["reason"]))
+        self.dispatch("credentials_changed", {"organisation_id": organisation_id})
+        return result
 
     @command(api.SetMatchingPolicy)
     def set_matching_policy(self, actor: Actor, payload: dict[str, Any]) -> dict[str, Any]:
@@ -194,8 +202,10 @@ class IdentityService:
     def erase_member(self, actor: Actor, payload: dict[str, Any],
                      member_id: str) -> dict[str, Any]:
         now = self.clock.now()
-        return self.uow.run(lambda uow: handlers.erase_member(uow, self.keyring, now, actor,
-                                                              member_id))
+        result = self.uow.run(lambda uow: handlers.erase_member(uow, self.keyring, now, actor,
+                                                                member_id))
+        self.dispatch("credentials_changed", {"organisation_id": actor.organisation_id})
+        return result
 
     @query()
     def export_member(self, actor: Actor, payload: dict[str, Any],
@@ -242,6 +252,7 @@ class IdentityService:
     def on_member_excluded(self, event: DomainEvent) -> None:
         with self.uow() as uow:
             REGISTRY.apply(uow.conn, event)
+        self.dispatch("credentials_changed", {"organisation_id": event.partner_org})
 
     @domain_event_handler("moderation", "ProfileFlagged")
     def on_profile_flagged(self, event: DomainEvent) -> None:
