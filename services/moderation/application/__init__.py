@@ -1,0 +1,1 @@
+"""moderation's application layer: the nameko service, its moderator HTTP API and handlers."""
