@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, NoReturn
 
 from services.eventcore.aggregate import Aggregate
@@ -73,6 +73,13 @@ class CaseSnapshot:
     quorum: int | None  # in force at the confirmation
     excluded: bool
     flagged: bool
+
+    @property
+    def decision_latency(self) -> timedelta | None:
+        """From the first report to the decision (a metric), ``None`` while open."""
+        if self.decided_at is None:
+            return None
+        return datetime.fromisoformat(self.decided_at) - datetime.fromisoformat(self.opened_at)
 
 
 def refuse_reinstatement(member_id: str) -> NoReturn:
