@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import psycopg
 from nameko.extensions import DependencyProvider, SharedExtension
@@ -61,6 +61,19 @@ class Database:
             yield conn
 
 
+class AppendHook(Protocol):
+    """Something a service does around every append, in the append's transaction
+    (moderation hash-chains its log: it locks the chain's head before the store
+    allocates positions, and links the recorded events after)."""
+
+    def create(self, conn: psycopg.Connection) -> None:
+        """Create the hook's tables if missing (at service start)."""
+
+    def before_append(self, conn: psycopg.Connection) -> None: ...
+
+    def after_append(self, conn: psycopg.Connection, recorded: list[RecordedEvent]) -> None: ...
+
+
 class UnitOfWork:
     """One transaction on a service's database, with its event store at hand.
 
@@ -71,17 +84,22 @@ class UnitOfWork:
 
     def __init__(
         self, conn: psycopg.Connection, store: EventStore,
-        projections: Sequence[Projection] = (),
+        projections: Sequence[Projection] = (), hooks: Sequence[AppendHook] = (),
     ) -> None:
         self.conn = conn
         self.store = store
         self.projections = projections
+        self.hooks = hooks
 
     def append(
         self, stream_id: str, expected_version: int, events: list[NewEvent],
         partner_org: str | None = None,
     ) -> list[RecordedEvent]:
+        for hook in self.hooks:
+            hook.before_append(self.conn)
         recorded = self.store.append(self.conn, stream_id, expected_version, events, partner_org)
+        for hook in self.hooks:
+            hook.after_append(self.conn, recorded)
         for event in recorded:
             domain_event = DomainEvent.from_recorded(self.store.context, event)
             for projection in self.projections:
@@ -147,9 +165,11 @@ class UnitOfWorkProvider(DependencyProvider):
 
     pools = DatabasePools()
 
-    def __init__(self, catalogue: Catalogue, projections: Sequence[Projection] = ()) -> None:
+    def __init__(self, catalogue: Catalogue, projections: Sequence[Projection] = (),
+                 hooks: Sequence[AppendHook] = ()) -> None:
         self.catalogue = catalogue
         self.projections = tuple(projections)
+        self.hooks = tuple(hooks)
 
     def setup(self) -> None:
         self.config = service_config.from_container(
@@ -164,6 +184,8 @@ class UnitOfWorkProvider(DependencyProvider):
         with self.database.transaction() as conn:
             for projection in self.projections:
                 projection.create(conn)
+            for hook in self.hooks:
+                hook.create(conn)
 
     def get_dependency(self, worker_ctx: Any) -> Any:
         return _UnitsOfWork(self, worker_ctx)
@@ -184,10 +206,10 @@ class _UnitsOfWork:
         if conn is not None:
             # Inside a Kafka event handler: its entrypoint commits, together
             # with the idempotency mark (``consumer``).
-            yield UnitOfWork(conn, provider.store, provider.projections)
+            yield UnitOfWork(conn, provider.store, provider.projections, provider.hooks)
             return
         with provider.database.transaction() as conn:
-            yield UnitOfWork(conn, provider.store, provider.projections)
+            yield UnitOfWork(conn, provider.store, provider.projections, provider.hooks)
 
     def run(self, decide: Callable[[UnitOfWork], T], attempts: int = 3) -> T:
         """``decide(uow)`` in a fresh transaction, again from scratch (reloading

@@ -15,11 +15,11 @@ from typing import Any
 import psycopg
 
 from services.eventcore.database import UnitOfWork
-from services.identity.domain import api_keys
 from services.identity.domain.charter import CHARTER_ID, SEED_COMMITMENTS, Charter, CharterVersion
 from services.identity.domain.member import Member, refuse_excluded
 from services.identity.domain.organisation import Organisation
 from services.identity.storage import queries
+from services.servicekit import credentials as api_keys
 from services.servicekit.actor import Actor
 from services.servicekit.crypto import Keyring, fingerprint, member_key_id
 from services.servicekit.errors import Conflict, Forbidden, NotFound, RuleViolation

@@ -21,9 +21,9 @@ from services.eventcore.consumer import domain_event_handler
 from services.eventcore.database import UnitOfWorkProvider
 from services.eventcore.events import DomainEvent
 from services.identity.application import handlers, views
-from services.identity.domain import api_keys
 from services.identity.storage import queries
 from services.identity.storage.projections import ExclusionRegistry, IdentityReadModel
+from services.servicekit import credentials as api_keys
 from services.servicekit import secrets
 from services.servicekit.actor import Actor
 from services.servicekit.clock import ClockProvider
