@@ -199,7 +199,7 @@ class KafkaEventConsumer(SharedExtension, ProviderCollector):
         except (ValueError, TypeError, KeyError) as exc:
             self._dead_letter(record, "undecodable", f"{type(exc).__name__}: {exc}")
             return
-        interested = [h for h in handlers if h.event_name == event.name]
+        interested = [h for h in handlers if event.name in h.event_names]
         if not interested:
             metrics.EVENTS_CONSUMED.labels(
                 group=self.group, topic=record.topic, event_type=event.name, outcome="ignored"
@@ -271,17 +271,19 @@ class KafkaEventConsumer(SharedExtension, ProviderCollector):
 
 
 class DomainEventHandler(Entrypoint):
-    """The entrypoint: ``@domain_event_handler(context, event_name)``."""
+    """The entrypoint: ``@domain_event_handler(context, event_name)``; ``event_name``
+    may be a tuple of names, for a handler that treats several events alike."""
 
     consumer = KafkaEventConsumer()
     pools = DatabasePools()
 
     def __init__(
-        self, context: str, event_name: str, catalogue: Catalogue = contracts_catalogue,
+        self, context: str, event_name: str | tuple[str, ...],
+        catalogue: Catalogue = contracts_catalogue,
         **kwargs: Any,
     ) -> None:
         self.context = context
-        self.event_name = event_name
+        self.event_names = (event_name,) if isinstance(event_name, str) else tuple(event_name)
         self.catalogue = catalogue
         self._open: dict[Any, Any] = {}
         self._lock = threading.Lock()

@@ -166,10 +166,14 @@ class UnitOfWorkProvider(DependencyProvider):
     pools = DatabasePools()
 
     def __init__(self, catalogue: Catalogue, projections: Sequence[Projection] = (),
-                 hooks: Sequence[AppendHook] = ()) -> None:
+                 hooks: Sequence[AppendHook] = (),
+                 tables: Sequence[Callable[[psycopg.Connection], None]] = ()) -> None:
+        """``tables``: installers of what the service keeps besides events and
+        projections (accounts, reference texts), run at start like the rest."""
         self.catalogue = catalogue
         self.projections = tuple(projections)
         self.hooks = tuple(hooks)
+        self.tables = tuple(tables)
 
     def setup(self) -> None:
         self.config = service_config.from_container(
@@ -186,6 +190,8 @@ class UnitOfWorkProvider(DependencyProvider):
                 projection.create(conn)
             for hook in self.hooks:
                 hook.create(conn)
+            for install in self.tables:
+                install(conn)
 
     def get_dependency(self, worker_ctx: Any) -> Any:
         return _UnitsOfWork(self, worker_ctx)

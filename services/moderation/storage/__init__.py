@@ -1,0 +1,1 @@
+"""moderation's read models, its hash chain's tables, and the queries over them."""
