@@ -1,9 +1,10 @@
 """Cohorts: the best assignment of a whole intake of mentees to mentors.
 
 An intake is every eligible mentee of an organisation with no active or
-pending pair (``intake``). ``assign_optimal`` finds the assignment with the
-greatest total score such that no mentor gets more mentees than her free
-places and no hard constraint is broken: a maximum-weight bipartite matching,
+pending pair (``intake``); the mentors are an index of the eligible ones.
+``assign_optimal`` finds the assignment with the greatest total score such
+that no mentor gets more mentees than her free places and no hard constraint
+is broken: a maximum-weight bipartite matching,
 solved exactly with ``scipy.optimize.linear_sum_assignment`` on
 capacity-expanded mentor slots (a mentor with k free places is k identical
 columns). A mentee left without a feasible mentor stays unmatched (she is not
@@ -27,6 +28,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from services.matching.domain.candidate import Candidate
+from services.matching.domain.eligibility import eligibility
 from services.matching.domain.profiles import MenteeProfile, MentorProfile
 from services.matching.domain.scoring import Score, score
 from services.matching.domain.suggestions import MentorIndex
@@ -68,14 +70,15 @@ class Assignment:
         return counts
 
 
-def intake(mentees: Iterable[Candidate], open_pair_members: Iterable[str],
-           organisation_id: str) -> list[MenteeProfile]:
-    """The intake of ``organisation_id``: its mentees among ``mentees`` (eligible
-    ones, from the pool) who have no active or pending pair."""
+def intake(candidates: Iterable[Candidate], *, organisation_id: str,
+           open_pair_members: Iterable[str], current_charter: int | None
+           ) -> list[MenteeProfile]:
+    """The intake of ``organisation_id``: its eligible mentees (R2, R3) among
+    ``candidates`` who have no active or pending pair, in member id order."""
     busy = set(open_pair_members)
-    return [c.as_mentee() for c in sorted(mentees, key=lambda c: c.member_id)
+    return [c.as_mentee() for c in sorted(candidates, key=lambda c: c.member_id)
             if c.role == "mentee" and c.organisation_id == organisation_id
-            and c.member_id not in busy]
+            and c.member_id not in busy and eligibility(c, current_charter).eligible]
 
 
 def _prepare(mentees: Sequence[MenteeProfile], mentors: MentorIndex | Iterable[MentorProfile],

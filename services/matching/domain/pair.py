@@ -18,7 +18,9 @@ they hold the mentee's one pair and one of the mentor's places
 
 What the aggregate cannot see (other pairs, the pool) the service passes in:
 the mentee's open pairs and the mentor's load, counted under row locks
-(``capacity``), and the members' ``Eligibility`` when one accepts.
+(``capacity``), and the members' ``Eligibility`` when one accepts. Eligibility
+at proposal time is ``proposal.propose``'s check (a request) or the intake's
+(``cohort.intake`` and a ``MentorIndex`` built from eligible mentors only).
 """
 
 from __future__ import annotations
@@ -180,9 +182,11 @@ class Pair(Aggregate):
         own.require(field="member_id")  # R3, R2
         completes = other.member_id in self.accepted
         if completes and not other.eligible:
-            rule = INELIGIBILITY[other.reasons[0]] or "R3"
-            raise RuleViolation(rule, "The other member cannot be paired at the moment "
-                                "(she must first accept the current charter).",
+            rule = INELIGIBILITY[other.reasons[0]]
+            if rule is None:  # her data was erased: she left, the proposal is moot
+                raise Conflict("The other member has left the programme.", field="pair_id")
+            hint = " (she must first accept the current charter)" if rule == "R3" else ""
+            raise RuleViolation(rule, f"The other member cannot be paired at the moment{hint}.",
                                 field="pair_id")
         self.record("MatchAccepted", {"pair_id": self.id, "member_id": member_id,
                                       "accepted_at": at.isoformat()})
@@ -250,7 +254,9 @@ class Pair(Aggregate):
         a pending proposal is withdrawn, a formed pair ends, both with reason
         ``counterpart_excluded``. Returns the other member (back in the pool), or
         None when the pair was already closed (a redelivered exclusion changes
-        nothing)."""
+        nothing). The service calls it for every open pair of every member id the
+        exclusion took out of the pool (``PoolChange.left``: one person may be
+        registered as a mentor and as a mentee)."""
         _aware(at)
         self._member(excluded_member_id)
         if self.state == "proposed":
@@ -264,6 +270,24 @@ class Pair(Aggregate):
         else:
             return None
         return self.counterpart(excluded_member_id)
+
+    def close_for_erasure(self, erased_member_id: str, at: datetime) -> str | None:
+        """A member's personal data was erased: she has left the programme, so her
+        open pair closes as if she withdrew (R9): a pending proposal is withdrawn by
+        her, a formed pair ended by her with reason ``withdrawn``. Returns the other
+        member (back in the pool), or None when the pair was already closed."""
+        _aware(at)
+        self._member(erased_member_id)
+        if self.state == "proposed":
+            self.record("ProposalWithdrawn", {"pair_id": self.id, "reason": "withdrawn",
+                                              "withdrawn_by": erased_member_id,
+                                              "withdrawn_at": at.isoformat()})
+        elif self.state == "formed":
+            self.record("PairEnded", {"pair_id": self.id, "reason": "withdrawn",
+                                      "ended_by": erased_member_id, "ended_at": at.isoformat()})
+        else:
+            return None
+        return self.counterpart(erased_member_id)
 
     # -- apply ---------------------------------------------------------------------------
 

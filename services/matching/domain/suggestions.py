@@ -11,7 +11,7 @@ result counts how many each constraint excluded.
 
 Ties are broken by mentor id, so the same pool gives the same suggestions.
 The index is a snapshot: rebuild it when the pool changes (``build`` takes
-about 50 ms for 10,000 mentors), or update a mentor's load in place with
+about 35 ms for 10,000 mentors), or update a mentor's load in place with
 ``set_load`` after a proposal.
 """
 

@@ -148,10 +148,12 @@ def test_an_empty_intake_or_pool():
     assert assign_greedy([mentee()], [mentor(load=2)], WEIGHTS).total == 0.0
 
 
-def test_the_intake_is_the_organisation_s_mentees_without_an_open_pair():
+def test_the_intake_is_the_organisation_s_eligible_mentees_without_an_open_pair():
     members = [candidate("ada", "mentee"), candidate("bea", "mentee"),
                candidate("cleo", "mentee", organisation_id=OTHER_ORG),
-               candidate("dora", "mentor")]
-    chosen = intake(members, open_pair_members=[candidate("bea", "mentee").member_id],
-                    organisation_id=ORG)
+               candidate("dora", "mentor"),
+               candidate("eva", "mentee", accepted_charter=None),  # R3
+               candidate("fay", "mentee", excluded=True)]  # R2
+    chosen = intake(members, organisation_id=ORG, current_charter=1,
+                    open_pair_members=[candidate("bea", "mentee").member_id])
     assert [m.member_id for m in chosen] == [candidate("ada", "mentee").member_id]

@@ -216,6 +216,16 @@ def test_r2_an_excluded_member_cannot_accept():
     assert caught.value.rule == "R2"
 
 
+def test_the_pair_does_not_form_with_a_member_who_left_or_was_excluded():
+    pair, _ = requested()
+    with pytest.raises(Conflict):
+        accept(pair, BEA, mentee=Eligibility(ADA, ("erased",)))
+    with pytest.raises(RuleViolation) as caught:
+        accept(pair, BEA, mentee=Eligibility(ADA, ("excluded",)))
+    assert caught.value.rule == "R2"
+    assert not collect(pair) and pair.state == "proposed"
+
+
 def test_eligibility_of_other_members_is_a_mistake():
     pair, _ = requested()
     with pytest.raises(Invalid):
@@ -306,6 +316,25 @@ def test_r2_a_closed_pair_or_a_redelivered_exclusion_changes_nothing():
     collect(pair)
     assert pair.close_for_exclusion(BEA, NOW) is None
     assert not collect(pair)
+
+
+# -- erasure ---------------------------------------------------------------------------------------
+
+
+def test_an_erased_member_leaves_her_formed_pair_as_a_withdrawal():
+    pair, _ = formed()
+    assert pair.close_for_erasure(BEA, NOW) == ADA
+    [(name, data)] = collect(pair)
+    assert (name, data["reason"], data["ended_by"]) == ("PairEnded", "withdrawn", BEA)
+
+
+def test_an_erased_member_s_pending_proposal_is_withdrawn_by_her():
+    pair, _ = requested()
+    assert pair.close_for_erasure(BEA, NOW) == ADA  # even though she had not accepted
+    [(name, data)] = collect(pair)
+    assert (name, data["reason"], data["withdrawn_by"]) == ("ProposalWithdrawn", "withdrawn",
+                                                            BEA)
+    assert pair.close_for_erasure(BEA, NOW) is None
 
 
 # -- replay ---------------------------------------------------------------------------------------
