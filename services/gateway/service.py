@@ -49,6 +49,7 @@ class Gateway:
     name = "gateway"
 
     identity = RpcProxy("identity")
+    sessions = RpcProxy("sessions")
     actors = ActorCacheProvider()
     metrics = ServiceMetrics()
 

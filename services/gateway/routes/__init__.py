@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.gateway.routes import identity, system
+from services.gateway.routes import identity, sessions, system
 from services.servicekit.http import Route
 
-ROUTES: list[Route] = [*system.ROUTES, *identity.ROUTES]
+ROUTES: list[Route] = [*system.ROUTES, *identity.ROUTES, *sessions.ROUTES]

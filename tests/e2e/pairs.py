@@ -1,0 +1,60 @@
+"""Pairs for the end-to-end tests, formed the way matching forms them: a
+``PairFormed`` CloudEvent on ``matching.events``.
+
+Until the matching service runs in the stack, the tests publish the event
+themselves (as ``test_exclusion_registry`` publishes moderation's
+``MemberExcluded``); once it does, ``form_pair`` can go through its API instead
+and every caller stays as it is.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from kafka import KafkaProducer
+
+from contracts import envelope
+from services.eventcore import settings as stack_settings
+from services.eventcore.testing import wait_until
+from services.gateway.client import PartnerApi
+
+
+def publish(name: str, data: dict[str, object], pair_id: str, version: int,
+            partner_org: str) -> None:
+    """One of matching's events about ``pair_id``, on ``matching.events``."""
+    conf = stack_settings.load()
+    event = envelope.CloudEvent.new(
+        context="matching", name=name, version=1, subject=pair_id, data=data,
+        aggregate_version=version, partner_org=partner_org)
+    producer = KafkaProducer(bootstrap_servers=conf.kafka_bootstrap, acks="all")
+    try:
+        producer.send(conf.topic("matching"), key=pair_id.encode(),
+                      value=envelope.encode(event)).get(timeout=30)
+    finally:
+        producer.close()
+
+
+def form_pair(mentor_org: PartnerApi, mentor_id: str, mentee_org: PartnerApi, mentee_id: str,
+              formed_ago: timedelta = timedelta(0)) -> str:
+    """A pair of these two members, formed ``formed_ago`` before now; returns its id
+    once the sessions service answers for it (to the mentee)."""
+    pair_id = str(uuid.uuid4())
+    formed_at = datetime.now(UTC) - formed_ago
+    assert mentee_org.organisation_id
+    publish("PairFormed", {"pair_id": pair_id, "mentor_id": mentor_id, "mentee_id": mentee_id,
+                           "formed_at": formed_at.isoformat()},
+            pair_id, version=1, partner_org=mentee_org.organisation_id)
+    as_mentee = mentee_org.as_member(mentee_id)
+    wait_until(lambda: as_mentee.get(f"/v1/pairs/{pair_id}").status == 200, timeout=30,
+               what="the sessions service to open the pair")
+    return pair_id
+
+
+def end_pair(mentee_org: PartnerApi, pair_id: str, ended_by: str,
+             reason: str = "completed") -> None:
+    """matching's ``PairEnded`` (R9: either member ends the pair)."""
+    assert mentee_org.organisation_id
+    publish("PairEnded", {"pair_id": pair_id, "reason": reason, "ended_by": ended_by,
+                          "ended_at": datetime.now(UTC).isoformat()},
+            pair_id, version=2, partner_org=mentee_org.organisation_id)
