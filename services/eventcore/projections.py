@@ -56,10 +56,14 @@ def topic_events(
     bootstrap: str, topic: str, catalogue: Catalogue, poll_ms: int = 500
 ) -> Iterator[DomainEvent]:
     """Every event on ``topic`` up to its end offsets when called, partition by
-    partition; what cannot be decoded is skipped (the live consumer dead-letters it)."""
+    partition, each once: a topic may hold an event twice (the relay resends what it
+    had sent when it crashed; a dead letter is replayed), and a rebuild applies it
+    once, as the live consumers' idempotency does. What cannot be decoded is
+    skipped (the live consumer dead-letters it)."""
     from services.eventcore.consumer import decode
 
     consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    seen: set[object] = set()
     try:
         partitions = [TopicPartition(topic, p)
                       for p in sorted(consumer.partitions_for_topic(topic) or ())]
@@ -74,9 +78,12 @@ def topic_events(
                     if record.offset >= ends[tp]:
                         break
                     try:
-                        yield decode(record.value, catalogue)
+                        event = decode(record.value, catalogue)
                     except (ValueError, TypeError, KeyError):
                         continue
+                    if event.event_id not in seen:
+                        seen.add(event.event_id)
+                        yield event
     finally:
         consumer.close()
 

@@ -43,10 +43,11 @@ class ProjectingService:
     uow = UnitOfWorkProvider(catalogue)
     projection = HeldSessions()
     busy_seconds = 0.0
+    cannot_cope_with_119 = True
 
     @domain_event_handler("sessions", "SessionHeld")
     def on_session_held(self, event: DomainEvent) -> None:
-        if event.data.get("duration_minutes") == 119:
+        if event.data.get("duration_minutes") == 119 and ProjectingService.cannot_cope_with_119:
             raise RuntimeError("this handler cannot cope with 119 minutes")
         if ProjectingService.busy_seconds:
             eventlet.sleep(ProjectingService.busy_seconds)  # a slow, but alive, handler
@@ -95,3 +96,4 @@ def harness(settings, make_topic, database_url, container_factory):
     yield h
     producer.close()
     ProjectingService.busy_seconds = 0.0
+    ProjectingService.cannot_cope_with_119 = True

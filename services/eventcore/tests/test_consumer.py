@@ -52,6 +52,22 @@ def test_a_handler_failing_every_attempt_is_dead_lettered_with_its_reason(harnes
     assert "RuntimeError" in reason and "119 minutes" in reason
 
 
+def test_a_dead_letter_replayed_once_fixed_is_processed_once(harness, settings):
+    from services.eventcore import deadletters
+
+    pair = str(uuid.uuid4())
+    harness.send(envelope.encode(held_cloud_event(pair, version=1, minutes=119)), pair.encode())
+    harness.dead_letters(1)
+    assert harness.projection().get(pair) is None
+
+    ProjectingService.cannot_cope_with_119 = False  # the handler is fixed
+    assert deadletters.replay(settings, harness.group) == 0
+    wait_until(lambda: harness.projection().get(pair) == (1, 119), what="the replayed event")
+    deadletters.replay(settings, harness.group)  # nothing new: nothing sent twice
+    eventlet.sleep(1.0)
+    assert harness.projection()[pair] == (1, 119)
+
+
 def test_an_old_version_on_kafka_reaches_the_handler_upcast(harness):
     pair = str(uuid.uuid4())
     harness.send(envelope.encode(held_v1_cloud_event(pair)), key=pair.encode())

@@ -87,8 +87,11 @@ INFO = ApiInfo(
 class ModerationService:
     name = "moderation"
 
-    uow = UnitOfWorkProvider(catalogue, projections=OWN, hooks=(ChainHook(),),
-                             tables=(moderators.install,))
+    # Own events feed OWN in each command's transaction; the FOREIGN read models are
+    # created here and fed by the Kafka handlers below.
+    uow = UnitOfWorkProvider(
+        catalogue, projections=OWN, hooks=(ChainHook(),),
+        tables=(moderators.install, *(p.create for ps in FOREIGN.values() for p in ps)))
     keyring = KeyringProvider()
     clock = ClockProvider()
     config = Config()
