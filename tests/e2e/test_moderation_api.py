@@ -50,7 +50,7 @@ def test_a_report_opens_a_case_with_its_evidence_for_moderators_only(first, repo
     full = first.get(f"/v1/cases/{case['case_id']}").ok()
     (evidence,) = full["evidence"]
     assert evidence["details"] == "She offered paid coaching sessions"
-    assert evidence["reporter_id"] == mentee
+    assert (evidence["reporter_id"], evidence["report_id"]) == (mentee, report["report_id"])
 
 
 def test_a_replayed_report_never_opens_a_second_case_and_a_new_one_joins(first, reported):

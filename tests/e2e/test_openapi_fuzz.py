@@ -1,6 +1,7 @@
-"""schemathesis against the gateway's own /openapi.json, with a valid partner key:
-whatever it generates, valid or not, no 5xx, and every answer conforms to the
-document (status documented, content type, body schema, headers)."""
+"""schemathesis against each API's own /openapi.json — the partner gateway with a
+valid partner key, the moderator API with a valid moderator credential: whatever
+it generates, valid or not, no 5xx, and every answer conforms to the document
+(status documented, content type, body schema, headers)."""
 
 from __future__ import annotations
 
@@ -18,18 +19,19 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from services.gateway.client import PartnerApi, default_base_url
+from tests.e2e.moderation import case_of, enrol, moderation_url, publish_report
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_headers_conformance, response_schema_conformance]
 EXAMPLES = 20
 
 
-def fuzz(base_url: str, headers: dict[str, str]) -> list[str]:
+def fuzz(base_url: str, headers: dict[str, str], at_least: int) -> list[str]:
     """Every operation, in both generation modes; returns what failed, one line each."""
     schema = schemathesis.openapi.from_url(base_url + "/openapi.json")
     failures: list[str] = []
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) >= 15, "the document lists the API's operations"
+    assert len(operations) >= at_least, "the document lists the API's operations"
     for operation in operations:
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
             @given(case=operation.as_strategy(generation_mode=mode))
@@ -60,5 +62,14 @@ def partner_key(operator: PartnerApi) -> str:
 
 
 def test_the_gateway_honours_its_openapi_document(partner_key):
-    failures = fuzz(default_base_url(), {"Authorization": f"Bearer {partner_key}"})
+    failures = fuzz(default_base_url(), {"Authorization": f"Bearer {partner_key}"}, 15)
+    assert not failures, "\n".join(failures)
+
+
+def test_the_moderator_api_honours_its_openapi_document(org):
+    moderator = enrol("Fuzzing moderator")
+    mentor, mentee = org.ready_member("mentor"), org.ready_member("mentee")
+    publish_report(mentee, mentor, org.organisation_id)
+    case_of(moderator, mentor)  # at least one real case to read and decide on
+    failures = fuzz(moderation_url(), {"Authorization": f"Bearer {moderator.credential}"}, 10)
     assert not failures, "\n".join(failures)
