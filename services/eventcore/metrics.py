@@ -51,6 +51,7 @@ DEAD_LETTERED = Counter(
 )
 
 
-def serve(port: int) -> None:
-    """Expose this process's metrics on 127.0.0.1:``port`` (a daemon thread)."""
-    start_http_server(port, addr="127.0.0.1")
+def serve(port: int, addr: str = "127.0.0.1") -> None:
+    """Expose this process's metrics on ``addr``:``port`` (a daemon thread); loopback
+    locally, all interfaces in a pod (``--metrics-addr 0.0.0.0``)."""
+    start_http_server(port, addr=addr)

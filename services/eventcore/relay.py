@@ -163,6 +163,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--metrics-port", type=int,
                         default=int(os.environ.get("MENTORING_METRICS_PORT", "0") or 0),
                         help="serve Prometheus metrics on 127.0.0.1:PORT (0: none)")
+    parser.add_argument("--metrics-addr", default="127.0.0.1",
+                        help="the address to serve metrics on (0.0.0.0 in a pod)")
     parser.add_argument("--batch-size", type=int, default=500)
     parser.add_argument("--poll-interval", type=float, default=0.5)
     args = parser.parse_args(argv)
@@ -176,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.metrics_port:
         try:
-            metrics.serve(args.metrics_port)
+            metrics.serve(args.metrics_port, args.metrics_addr)
         except OSError as exc:
             print(f"relay: cannot serve metrics on 127.0.0.1:{args.metrics_port}: {exc.strerror}",
                   file=sys.stderr)
