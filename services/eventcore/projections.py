@@ -41,6 +41,21 @@ class Projection(Protocol):
         """Apply one event; events it does not care about are ignored."""
 
 
+class EventProjection:
+    """A projection whose ``apply`` calls its ``on_<EventName>(conn, event)`` method,
+    if it has one: one method per event it cares about, the rest ignored."""
+
+    tables: tuple[str, ...] = ()
+
+    def create(self, conn: psycopg.Connection) -> None:
+        raise NotImplementedError
+
+    def apply(self, conn: psycopg.Connection, event: DomainEvent) -> None:
+        handler = getattr(self, f"on_{event.name}", None)
+        if handler is not None:
+            handler(conn, event)
+
+
 def drop(conn: psycopg.Connection, projection: Projection) -> None:
     for table in projection.tables:
         conn.execute(sql.SQL("DROP TABLE IF EXISTS {} CASCADE").format(sql.Identifier(table)))

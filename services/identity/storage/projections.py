@@ -13,12 +13,12 @@ organisation, and nothing once the member's key is destroyed.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import psycopg
 
 from services.eventcore.events import DomainEvent
+from services.eventcore.projections import EventProjection
 
 IDENTITY_DDL = """
 CREATE TABLE IF NOT EXISTS organisations (
@@ -101,19 +101,8 @@ CREATE TABLE IF NOT EXISTS profile_flags (
 );
 """
 
-Apply = Callable[[psycopg.Connection, DomainEvent], None]
 
-
-class _Dispatching:
-    """``apply`` calls ``on_<EventName>`` if the projection has one."""
-
-    def apply(self, conn: psycopg.Connection, event: DomainEvent) -> None:
-        handler: Apply | None = getattr(self, f"on_{event.name}", None)
-        if handler is not None:
-            handler(conn, event)
-
-
-class IdentityReadModel(_Dispatching):
+class IdentityReadModel(EventProjection):
     tables = ("organisations", "api_keys", "members", "charter_versions", "charter_acceptances")
 
     def create(self, conn: psycopg.Connection) -> None:
@@ -200,7 +189,7 @@ class IdentityReadModel(_Dispatching):
         )
 
 
-class ExclusionRegistry(_Dispatching):
+class ExclusionRegistry(EventProjection):
     """R2: who is excluded, for good, by fingerprint (any organisation, even after
     erasure) and by member id; and the flag her organisation and moderators see."""
 

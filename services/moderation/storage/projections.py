@@ -17,16 +17,10 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from services.eventcore.events import DomainEvent
+from services.eventcore.projections import EventProjection
 
 
-class _Dispatching:
-    def apply(self, conn: psycopg.Connection, event: DomainEvent) -> None:
-        handler = getattr(self, f"on_{event.name}", None)
-        if handler is not None:
-            handler(conn, event)
-
-
-class CaseList(_Dispatching):
+class CaseList(EventProjection):
     tables = ("cases",)
 
     def create(self, conn: psycopg.Connection) -> None:
@@ -85,7 +79,7 @@ class CaseList(_Dispatching):
         self._step(conn, e)
 
 
-class MemberDirectory(_Dispatching):
+class MemberDirectory(EventProjection):
     tables = ("member_directory",)
 
     def create(self, conn: psycopg.Connection) -> None:
@@ -107,7 +101,7 @@ class MemberDirectory(_Dispatching):
         )
 
 
-class EvidenceFile(_Dispatching):
+class EvidenceFile(EventProjection):
     tables = ("evidence",)
 
     def create(self, conn: psycopg.Connection) -> None:
