@@ -261,6 +261,29 @@ class MatchProposedV2(_TwoMembers):
             raise ValidationError("The components sum to the score.", field_name="score")
 
 
+@event(CONTEXT, "PairFormed", version=2)
+class PairFormedV2(_TwoMembers):
+    """Both accepted: the pair exists and may record sessions. It names both members'
+    organisations (the two may differ when both opened their matching), so that a
+    consumer needs no directory of members to know whose pair it is.
+
+    ``mentor_organisation_id`` and ``mentee_organisation_id`` are null only in pairs
+    formed as v1 (read through the upcaster)."""
+
+    pair_id = Id(required=True)
+    mentor_id = Id(required=True)
+    mentee_id = Id(required=True)
+    mentor_organisation_id = Id(required=True, allow_none=True)
+    mentee_organisation_id = Id(required=True, allow_none=True)
+    formed_at = Timestamp(required=True)
+
+
+@upcaster("PairFormed", from_version=1)
+def pair_formed_v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
+    """A v1 pair did not name the organisations: unknown (null), not guessed."""
+    return {**data, "mentor_organisation_id": None, "mentee_organisation_id": None}
+
+
 @upcaster("MatchProposed", from_version=1)
 def match_proposed_v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
     """A v1 proposal recorded its score only: how it came about and what it was

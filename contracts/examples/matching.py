@@ -67,6 +67,15 @@ EXAMPLES: dict[tuple[str, int], dict[str, Any]] = {
         "mentee_id": MENTEE,
         "formed_at": AT,
     },
+    # The pair of the request above: a mentee of ORG, a mentor of another open one.
+    ("PairFormed", 2): {
+        "pair_id": PAIR,
+        "mentor_id": MENTOR,
+        "mentee_id": MENTEE,
+        "mentor_organisation_id": OTHER_ORG,
+        "mentee_organisation_id": ORG,
+        "formed_at": AT,
+    },
     ("PairEnded", 1): {
         "pair_id": PAIR,
         "reason": "completed",

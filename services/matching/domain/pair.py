@@ -68,6 +68,10 @@ class Pair(Aggregate):
         self.state: str | None = None
         self.mentor_id = ""
         self.mentee_id = ""
+        #: Each member's organisation, from the proposal's recorded inputs (None for a
+        #: proposal made as v1, which recorded none); ``PairFormed`` v2 names both.
+        self.mentor_organisation_id: str | None = None
+        self.mentee_organisation_id: str | None = None
         self.source: str | None = None
         self.accepted: set[str] = set()
         self.expires_at: datetime | None = None
@@ -83,6 +87,12 @@ class Pair(Aggregate):
     @property
     def members(self) -> tuple[str, str]:
         return (self.mentee_id, self.mentor_id)
+
+    @property
+    def organisations(self) -> frozenset[str]:
+        """The organisations of its members (one, or two across open ones)."""
+        return frozenset(o for o in (self.mentee_organisation_id, self.mentor_organisation_id)
+                         if o is not None)
 
     def counterpart(self, member_id: str) -> str:
         self._member(member_id)
@@ -193,6 +203,8 @@ class Pair(Aggregate):
         if completes:
             self.record("PairFormed", {"pair_id": self.id, "mentor_id": self.mentor_id,
                                        "mentee_id": self.mentee_id,
+                                       "mentor_organisation_id": self.mentor_organisation_id,
+                                       "mentee_organisation_id": self.mentee_organisation_id,
                                        "formed_at": at.isoformat()})
         return completes
 
@@ -297,6 +309,10 @@ class Pair(Aggregate):
         self.mentee_id = str(data["mentee_id"])
         self.source = data.get("source")
         self.expires_at = _when(data["expires_at"])
+        inputs = data.get("inputs")
+        if inputs is not None:
+            self.mentor_organisation_id = str(inputs["mentor"]["organisation_id"])
+            self.mentee_organisation_id = str(inputs["mentee"]["organisation_id"])
 
     def when_match_accepted(self, data: dict[str, Any]) -> None:
         self.accepted.add(str(data["member_id"]))

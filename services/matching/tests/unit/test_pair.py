@@ -9,12 +9,15 @@ from datetime import timedelta
 
 import pytest
 
+from contracts import catalogue
 from services.matching.domain.eligibility import Eligibility
 from services.matching.domain.pair import Pair
 from services.matching.domain.proposal import Proposal
 from services.matching.domain.scoring import Unmatchable, score
 from services.matching.tests.unit.factories import (
     NOW,
+    ORG,
+    OTHER_ORG,
     WEIGHTS,
     fingerprint,
     mentee,
@@ -128,8 +131,35 @@ def test_the_mentor_accepts_and_the_pair_forms():
     events = collect(pair)
     assert names(events) == ["MatchAccepted", "PairFormed"]
     assert events[1][1] == {"pair_id": PAIR, "mentor_id": BEA, "mentee_id": ADA,
+                            "mentor_organisation_id": MENTOR.organisation_id,
+                            "mentee_organisation_id": MENTEE.organisation_id,
                             "formed_at": (NOW + timedelta(days=2)).isoformat()}
     assert pair.state == "formed"
+
+
+def test_a_pair_across_two_organisations_names_both_when_it_forms():
+    """PairFormed v2: sessions learns whose pair it is from the event itself."""
+    theirs = mentor(organisation_id=OTHER_ORG, matching_scope="open")
+    ours = mentee(matching_scope="open")
+    pair = Pair.request(PAIR, Proposal(ours, theirs, score(ours, theirs, WEIGHTS)), at=NOW,
+                        expiry_days=7, mentee_open_pairs=0, mentor_load=0)
+    history = collect(pair)
+    assert accept(pair, BEA) is True
+    formed_event = collect(pair)[-1][1]
+    assert (formed_event["mentor_organisation_id"], formed_event["mentee_organisation_id"]) \
+        == (OTHER_ORG, ORG)
+    assert pair.organisations == {ORG, OTHER_ORG}
+    assert replay(PAIR, history).organisations == {ORG, OTHER_ORG}
+    assert pair.partner_org == ORG, "a pair's events are its mentee's organisation's"
+
+
+def test_a_v1_pair_formed_reads_with_unknown_organisations():
+    old = {"pair_id": PAIR, "mentor_id": BEA, "mentee_id": ADA, "formed_at": NOW.isoformat()}
+    catalogue.validate("PairFormed", 1, old)
+    version, data = catalogue.upcast("PairFormed", 1, old)
+    assert version == 2
+    assert data == old | {"mentor_organisation_id": None, "mentee_organisation_id": None}
+    catalogue.validate("PairFormed", 2, data)
 
 
 @pytest.mark.parametrize("who", [ADA, BEA], ids=["mentee", "mentor"])
