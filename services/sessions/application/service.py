@@ -273,9 +273,9 @@ class SessionsService:
             try:
                 if self.uow.run(lambda uow, p=pair_id: handlers.check_cadence(uow, p, now)):
                     became += 1
-            except Exception as exc:  # one pair's failure never stops the others' checks
+            except Exception:  # one pair's failure never stops the others' checks
                 failed += 1
-                log.error("cadence check of a pair failed: %s", type(exc).__name__)
+                log.error("cadence check of pair %s failed", pair_id, exc_info=True)
         with self.uow() as uow:
             metrics.publish_overdue(queries.overdue_by_organisation(uow.conn))
         return {"checked": len(candidates), "became_overdue": became, "failed": failed}
