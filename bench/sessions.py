@@ -1,0 +1,166 @@
+"""Sustained ``SessionHeld`` commands through the gateway, beside the bare stack's echo.
+
+- rate: the most commands a second the whole path sustains (HTTP -> gateway ->
+  sessions RPC -> event store, outbox, projection -> 201), closed loop, against the
+  bare nameko HTTP -> RPC echo (``bench.echo``) measured in the same run;
+- latency at 80% of that rate (open loop, so a slow answer delays nothing else):
+  command to the sessions read model (``pair_sessions``, written in the command's
+  transaction), and command to the read model of another service (moderation's
+  ``sessions_activity``, fed through the outbox, Kafka and its consumer).
+
+Pairs are formed the way matching announces them (``PairFormed`` on
+``matching.events``) for members registered through the gateway: what is
+measured is the sessions path, from the partner's request on.
+"""
+
+from __future__ import annotations
+
+import statistics
+import threading
+import time
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import psycopg
+import requests
+from kafka import KafkaProducer
+
+from bench.load import closed_loop, echo_stack, open_loop
+from contracts import envelope
+from services.eventcore.settings import Settings
+from services.gateway.client import PartnerApi
+
+PAIRS = 60
+CLIENTS = 8
+SECONDS = 10.0
+TARGET_RATIO = 0.5
+TARGET_P99_MS = 200.0
+
+
+def run(conf: Settings) -> dict[str, Any]:
+    org = PartnerApi.operator().register_organisation("Bench sessions")
+    pairs = _form_pairs(conf, org, PAIRS)
+    sessions_path = [f"{org.base_url}/v1/pairs/{pair}/held-sessions" for pair, _ in pairs]
+    headers = [{"Authorization": f"Bearer {org.credential}", "X-Acting-Member": mentee}
+               for _, mentee in pairs]
+    started_at = iter(range(10**9))
+    lock = threading.Lock()
+
+    def held(session: requests.Session, n: int) -> str:
+        with lock:
+            minutes = next(started_at)
+        # Every session of a pair at its own minute, in the past: recorded after the fact.
+        when = datetime.now(UTC) - timedelta(days=40) + timedelta(minutes=minutes)
+        answer = session.post(sessions_path[n % len(pairs)], headers=headers[n % len(pairs)],
+                              json={"started_at": when.isoformat(), "duration_minutes": 90,
+                                    "modality": "remote"}, timeout=30)
+        answer.raise_for_status()
+        return answer.json()["id"]
+
+    with echo_stack(conf.amqp_uri) as echo_url:
+        echo = closed_loop(lambda s, n: s.post(echo_url, json={"n": n}, timeout=10)
+                           .raise_for_status(), CLIENTS, SECONDS)
+    ours = closed_loop(held, CLIENTS, SECONDS)
+    ratio = ours.rate / echo.rate
+    print(f"SessionHeld through the gateway: {ours.rate:.0f}/s (p50 {ours.percentile(50):.1f} "
+          f"ms), bare HTTP->RPC echo {echo.rate:.0f}/s: ratio {ratio:.2f} "
+          f"(target >= {TARGET_RATIO})")
+
+    rate = 0.8 * ours.rate
+    latency = _latency(conf, held, rate)
+    print(f"at {rate:.0f}/s (80% of ours): command to sessions read model p50 "
+          f"{latency['sessions']['p50_ms']:.1f} ms p99 {latency['sessions']['p99_ms']:.1f} ms; "
+          f"to moderation's read model p50 {latency['moderation']['p50_ms']:.1f} ms p99 "
+          f"{latency['moderation']['p99_ms']:.1f} ms (target p99 < {TARGET_P99_MS:.0f} ms)")
+    return {
+        "echo": echo.summary(), "ours": ours.summary(), "ratio": ratio,
+        "target_ratio": TARGET_RATIO, "latency_at_80pct": latency,
+        "target_p99_ms": TARGET_P99_MS, "clients": CLIENTS, "pairs": PAIRS,
+    }
+
+
+def _form_pairs(conf: Settings, org: PartnerApi, count: int) -> list[tuple[str, str]]:
+    """``count`` pairs of fresh members, each with its meeting plan (R5: a pair holds
+    a second session only once its plan is recorded)."""
+    producer = KafkaProducer(bootstrap_servers=conf.kafka_bootstrap, acks="all")
+    pairs = []
+    try:
+        for _ in range(count):
+            mentor = org.ready_member("mentor", capacity=1)
+            mentee = org.ready_member("mentee")
+            pair = str(uuid.uuid4())
+            event = envelope.CloudEvent.new(
+                context="matching", name="PairFormed", version=1, subject=pair,
+                data={"pair_id": pair, "mentor_id": mentor, "mentee_id": mentee,
+                      "formed_at": (datetime.now(UTC) - timedelta(days=41)).isoformat()},
+                aggregate_version=2, partner_org=org.organisation_id)
+            producer.send(conf.topic("matching"), key=pair.encode(), value=envelope.encode(event))
+            pairs.append((pair, mentee))
+        producer.flush()
+    finally:
+        producer.close()
+    deadline = time.monotonic() + 60
+    for pair, mentee in pairs:
+        as_her = org.as_member(mentee)
+        while as_her.get(f"/v1/pairs/{pair}").status != 200:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the sessions service did not open the benchmark's pairs")
+            time.sleep(0.1)
+        as_her.call("PUT", f"/v1/pairs/{pair}/meeting-plan", json={
+            "interval_days": 30, "preferred_modality": "remote",
+            "first_meeting_on": (date.today() - timedelta(days=40)).isoformat()}).ok()
+    return pairs
+
+
+def _latency(conf: Settings, held: Any, rate: float) -> dict[str, Any]:
+    sent: dict[str, float] = {}
+    lock = threading.Lock()
+
+    def timed(session: requests.Session, n: int) -> None:
+        began = time.perf_counter()
+        session_id = held(session, n)
+        with lock:
+            sent[session_id] = began
+
+    seen: dict[str, dict[str, float]] = {"sessions": {}, "moderation": {}}
+    stop = threading.Event()
+
+    def watch(context: str, query: str) -> None:
+        with psycopg.connect(conf.database_url(context), autocommit=True) as conn:
+            while not stop.is_set():
+                now = time.perf_counter()
+                with lock:
+                    waiting = [s for s in sent if s not in seen[context]]
+                if waiting:
+                    for (found,) in conn.execute(query, (waiting,)):
+                        seen[context].setdefault(str(found), now)
+                time.sleep(0.002)
+
+    watchers = [
+        threading.Thread(target=watch, args=("sessions", "SELECT session_id FROM pair_sessions "
+                                             "WHERE session_id = ANY(%s::uuid[])")),
+        threading.Thread(target=watch, args=("moderation", "SELECT data->>'session_id' FROM "
+                                             "sessions_activity WHERE name = 'SessionHeld' AND "
+                                             "data->>'session_id' = ANY(%s)")),
+    ]
+    for w in watchers:
+        w.start()
+    load = open_loop(timed, rate, SECONDS)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and len(seen["moderation"]) < len(sent):
+        time.sleep(0.1)
+    stop.set()
+    for w in watchers:
+        w.join()
+
+    def figures(context: str) -> dict[str, float]:
+        times = sorted((seen[context][s] - sent[s]) * 1000 for s in sent if s in seen[context])
+        if not times:
+            return {"p50_ms": float("nan"), "p99_ms": float("nan"), "seen": 0}
+        return {"p50_ms": statistics.median(times),
+                "p99_ms": times[min(len(times) - 1, int(len(times) * 0.99))],
+                "seen": len(times)}
+
+    return {"rate_per_s": rate, "commands": len(sent), "errors": load.errors,
+            "sessions": figures("sessions"), "moderation": figures("moderation")}
