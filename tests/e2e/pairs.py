@@ -21,11 +21,12 @@ from services.gateway.client import PartnerApi
 
 
 def publish(name: str, data: dict[str, object], pair_id: str, version: int,
-            partner_org: str) -> None:
-    """One of matching's events about ``pair_id``, on ``matching.events``."""
+            partner_org: str, schema_version: int = 1) -> None:
+    """One of matching's events about ``pair_id`` (``version``: the stream's), on
+    ``matching.events``."""
     conf = stack_settings.load()
     event = envelope.CloudEvent.new(
-        context="matching", name=name, version=1, subject=pair_id, data=data,
+        context="matching", name=name, version=schema_version, subject=pair_id, data=data,
         aggregate_version=version, partner_org=partner_org)
     producer = KafkaProducer(bootstrap_servers=conf.kafka_bootstrap, acks="all")
     try:
@@ -36,15 +37,22 @@ def publish(name: str, data: dict[str, object], pair_id: str, version: int,
 
 
 def form_pair(mentor_org: PartnerApi, mentor_id: str, mentee_org: PartnerApi, mentee_id: str,
-              formed_ago: timedelta = timedelta(0)) -> str:
+              formed_ago: timedelta = timedelta(0), schema_version: int = 2) -> str:
     """A pair of these two members, formed ``formed_ago`` before now; returns its id
-    once the sessions service answers for it (to the mentee)."""
+    once the sessions service answers for it (to the mentee).
+
+    ``PairFormed`` v2 names both organisations, as matching publishes it; v1 names
+    none (the sessions service then finds them from identity's members)."""
     pair_id = str(uuid.uuid4())
     formed_at = datetime.now(UTC) - formed_ago
-    assert mentee_org.organisation_id
-    publish("PairFormed", {"pair_id": pair_id, "mentor_id": mentor_id, "mentee_id": mentee_id,
-                           "formed_at": formed_at.isoformat()},
-            pair_id, version=1, partner_org=mentee_org.organisation_id)
+    assert mentee_org.organisation_id and mentor_org.organisation_id
+    data: dict[str, object] = {"pair_id": pair_id, "mentor_id": mentor_id,
+                               "mentee_id": mentee_id, "formed_at": formed_at.isoformat()}
+    if schema_version == 2:
+        data.update(mentor_organisation_id=mentor_org.organisation_id,
+                    mentee_organisation_id=mentee_org.organisation_id)
+    publish("PairFormed", data, pair_id, version=1, partner_org=mentee_org.organisation_id,
+            schema_version=schema_version)
     as_mentee = mentee_org.as_member(mentee_id)
     wait_until(lambda: as_mentee.get(f"/v1/pairs/{pair_id}").status == 200, timeout=30,
                what="the sessions service to open the pair")

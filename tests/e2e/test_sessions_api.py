@@ -61,12 +61,13 @@ class Pairing:
 @pytest.fixture
 def make_pair(new_organisation: Callable[..., PartnerApi]) -> Callable[..., Pairing]:
     def make(mentor_org: PartnerApi | None = None, mentee_org: PartnerApi | None = None,
-             formed_ago: timedelta = timedelta(days=2), mentor: str | None = None) -> Pairing:
+             formed_ago: timedelta = timedelta(days=2), mentor: str | None = None,
+             schema_version: int = 2) -> Pairing:
         mentee_org = mentee_org or mentor_org or new_organisation()
         mentor_org = mentor_org or mentee_org
         mentor = mentor or mentor_org.ready_member("mentor", capacity=3)
         mentee = mentee_org.ready_member("mentee")
-        pair_id = form_pair(mentor_org, mentor, mentee_org, mentee, formed_ago)
+        pair_id = form_pair(mentor_org, mentor, mentee_org, mentee, formed_ago, schema_version)
         return Pairing(pair_id, mentor, mentee, mentor_org, mentee_org)
 
     return make
@@ -141,9 +142,12 @@ def metrics_page() -> str:
 # -- a pair opens from matching's PairFormed --------------------------------------------------
 
 
-def test_a_pair_opens_from_pair_formed_with_both_organisations(make_pair, new_organisation):
+@pytest.mark.parametrize("schema_version", [2, 1])
+def test_a_pair_opens_from_pair_formed_with_both_organisations(make_pair, new_organisation,
+                                                               schema_version):
+    """v2 names both organisations; v1 did not, and identity's members tell them."""
     mentor_org, mentee_org = new_organisation(), new_organisation()
-    pair = make_pair(mentor_org, mentee_org)
+    pair = make_pair(mentor_org, mentee_org, schema_version=schema_version)
     for caller in (pair.as_mentee, pair.as_mentor, mentor_org, mentee_org):
         state = pair.state(caller)
         assert (state["mentor_id"], state["mentee_id"]) == (pair.mentor, pair.mentee)
@@ -165,8 +169,11 @@ def test_a_pair_formed_twice_opens_once(pair):
 
     state = pair.state()
     publish("PairFormed", {"pair_id": pair.pair_id, "mentor_id": pair.mentor,
-                           "mentee_id": pair.mentee, "formed_at": state["formed_at"]},
-            pair.pair_id, version=1, partner_org=pair.mentee_org.organisation_id)
+                           "mentee_id": pair.mentee, "formed_at": state["formed_at"],
+                           "mentor_organisation_id": state["mentor_organisation_id"],
+                           "mentee_organisation_id": state["mentee_organisation_id"]},
+            pair.pair_id, version=1, partner_org=pair.mentee_org.organisation_id,
+            schema_version=2)
     # Same key, same partition: the PairEnded after it is consumed after it.
     end_pair(pair.mentee_org, pair.pair_id, ended_by=pair.mentor)
     wait_until(lambda: pair.state()["status"] == "closed", what="the pair to close")

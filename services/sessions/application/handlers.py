@@ -30,15 +30,21 @@ def new_id() -> str:
 
 
 def open_pair(uow: UnitOfWork, pair_id: str, mentor_id: str, mentee_id: str,
-              formed_at: datetime | str) -> str:
+              formed_at: datetime | str, mentor_organisation_id: str | None = None,
+              mentee_organisation_id: str | None = None) -> str:
     """matching's ``PairFormed``: the pair's stream starts with ``PairOpened``.
 
-    Returns ``opened``, ``exists`` (this ``PairFormed`` was already consumed) or
-    ``awaiting`` (identity's events have not told yet which organisation one of the
-    members belongs to: the pair opens when they do, ``open_awaiting``)."""
+    The organisations are the event's (v2); a pair formed as v1 names none, and
+    identity's members say them. Returns ``opened``, ``exists`` (this ``PairFormed``
+    was already consumed) or ``awaiting`` (identity's events have not told yet which
+    organisation one of the members belongs to: the pair opens when they do,
+    ``open_awaiting``)."""
     if uow.store.version(uow.conn, pair_id) > 0:
         return "exists"
-    organisations = queries.member_organisations(uow.conn, [mentor_id, mentee_id])
+    if mentor_organisation_id and mentee_organisation_id:
+        organisations = {mentor_id: mentor_organisation_id, mentee_id: mentee_organisation_id}
+    else:
+        organisations = queries.member_organisations(uow.conn, [mentor_id, mentee_id])
     if mentor_id not in organisations or mentee_id not in organisations:
         queries.await_members(uow.conn, pair_id, mentor_id, mentee_id, formed_at)
         return "awaiting"

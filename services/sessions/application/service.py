@@ -6,9 +6,9 @@ about a pair is for its two members acting as themselves (R8, R9); a pair's
 organisations see its state and counts, never its texts.
 
 Kafka: a pair's stream opens on matching's ``PairFormed`` (each member's
-organisation from identity's ``MemberRegistered``), closes on matching's
-``PairEnded`` or moderation's ``MemberExcluded`` (R2). A timer checks the
-cadence of open pairs (R7) with the clock tests control.
+organisation from it, or for a v1 event from identity's ``MemberRegistered``),
+closes on matching's ``PairEnded`` or moderation's ``MemberExcluded`` (R2). A
+timer checks the cadence of open pairs (R7) with the clock tests control.
 """
 
 from __future__ import annotations
@@ -293,7 +293,8 @@ class SessionsService:
         d = catalogue.validate(event.name, event.version, event.data)
         with self.uow() as uow:
             handlers.open_pair(uow, d["pair_id"], d["mentor_id"], d["mentee_id"],
-                               d["formed_at"])
+                               d["formed_at"], d.get("mentor_organisation_id"),
+                               d.get("mentee_organisation_id"))
 
     @domain_event_handler("matching", "PairEnded")
     def on_pair_ended(self, event: DomainEvent) -> None:

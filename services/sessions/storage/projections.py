@@ -5,8 +5,8 @@
   events (applied in the command's own transaction, so a command's effect is
   readable as soon as it returns).
 - ``MemberDirectory``: who each member is for this context (organisation and
-  role), from identity's ``MemberRegistered`` (consumed from Kafka):
-  matching's ``PairFormed`` v1 names the two members but not their
+  role), from identity's ``MemberRegistered`` (consumed from Kafka): a pair
+  formed as ``PairFormed`` v1 names its two members but not their
   organisations, which ``PairOpened`` records.
 
 Texts stay sealed here as in the events (R8): the read model is no weaker than
@@ -17,11 +17,10 @@ and nothing in this context could ever read them (R8).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import psycopg
 
 from services.eventcore.events import DomainEvent
+from services.eventcore.projections import EventProjection
 
 PAIRS_DDL = """
 CREATE TABLE IF NOT EXISTS pairs (
@@ -154,9 +153,10 @@ CREATE TABLE IF NOT EXISTS members (
     organisation_id  uuid NOT NULL,
     role             text NOT NULL
 );
--- Not a projection: matching's PairFormed events whose members identity's events
--- have not brought yet (two topics, no order between them). Each waits here until
--- both members are known, then opens its pair; kept when the directory is rebuilt.
+-- Not a projection: matching's PairFormed events without organisations (v1) whose
+-- members identity's events have not brought yet (two topics, no order between
+-- them). Each waits here until both members are known, then opens its pair; kept
+-- when the directory is rebuilt.
 CREATE TABLE IF NOT EXISTS pairs_awaiting_members (
     pair_id      uuid PRIMARY KEY,
     mentor_id    uuid NOT NULL,
@@ -166,24 +166,13 @@ CREATE TABLE IF NOT EXISTS pairs_awaiting_members (
 );
 """
 
-Apply = Callable[[psycopg.Connection, DomainEvent], None]
-
 #: R7: a pair is due ``interval_days`` whole UTC days after its last held session,
 #: or after its formation while it has held none (``domain.cadence.due_on``).
 _DUE_ON = ("UPDATE pairs SET due_on = (coalesce(last_session_at, formed_at) AT TIME ZONE 'UTC')"
            "::date + interval_days WHERE pair_id = %s")
 
 
-class _Dispatching:
-    """``apply`` calls ``on_<EventName>`` if the projection has one."""
-
-    def apply(self, conn: psycopg.Connection, event: DomainEvent) -> None:
-        handler: Apply | None = getattr(self, f"on_{event.name}", None)
-        if handler is not None:
-            handler(conn, event)
-
-
-class PairsReadModel(_Dispatching):
+class PairsReadModel(EventProjection):
     tables = ("pairs", "meeting_plans", "pair_sessions", "objectives", "objective_revisions",
               "objective_comments", "action_items", "notes", "feedback",
               "solicitation_reports")
@@ -371,7 +360,7 @@ class PairsReadModel(_Dispatching):
         )
 
 
-class MemberDirectory(_Dispatching):
+class MemberDirectory(EventProjection):
     """Each member's organisation and role, from identity (v1 arrives upcast to v2)."""
 
     tables = ("members",)
