@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Protocol, TypeVar
 
+import eventlet.event
 import psycopg
 from nameko.extensions import DependencyProvider, SharedExtension
 from psycopg_pool import ConnectionPool
@@ -182,9 +183,16 @@ class UnitOfWorkProvider(DependencyProvider):
         self.store = EventStore(
             self.config.context, self.catalogue, topic=self.config.topic(self.config.context)
         )
+        # nameko starts every extension at once: an RPC consumer may hand a worker a
+        # call before this provider has opened its pool. Workers wait for it.
+        self.ready = eventlet.event.Event()
 
     def start(self) -> None:
         self.database = self.pools.get(self.config.database_url)
+        self._install()
+        self.ready.send(True)
+
+    def _install(self) -> None:
         with self.database.transaction() as conn:
             for projection in self.projections:
                 projection.create(conn)
@@ -207,6 +215,7 @@ class _UnitsOfWork:
     @contextmanager
     def __call__(self) -> Iterator[UnitOfWork]:
         provider = self._provider
+        provider.ready.wait()
         tracked = getattr(self._worker_ctx.entrypoint, "tracked_transaction", None)
         conn = tracked(self._worker_ctx) if tracked is not None else None
         if conn is not None:
