@@ -49,6 +49,7 @@ class Gateway:
     name = "gateway"
 
     identity = RpcProxy("identity")
+    matching = RpcProxy("matching")
     sessions = RpcProxy("sessions")
     actors = ActorCacheProvider()
     metrics = ServiceMetrics()

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from services.gateway.routes import identity, sessions, system
+from services.gateway.routes import identity, matching, sessions, system
 from services.servicekit.http import Route
 
-ROUTES: list[Route] = [*system.ROUTES, *identity.ROUTES, *sessions.ROUTES]
+ROUTES: list[Route] = [*system.ROUTES, *identity.ROUTES, *matching.ROUTES,
+                       *sessions.ROUTES]

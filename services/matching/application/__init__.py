@@ -1,0 +1,2 @@
+"""matching's application layer: the nameko service, the command handlers it calls,
+its configuration and metrics."""

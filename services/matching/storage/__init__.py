@@ -1,0 +1,1 @@
+"""matching's read models (projections) and the queries over them."""
