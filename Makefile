@@ -8,7 +8,7 @@ STACKCTL := $(PYTHON) -m deploy.stackctl
 STAMP := .venv/.installed
 TEST_RECORD := .stack/test-started
 
-.PHONY: venv up down status logs test lint bench clean
+.PHONY: venv up down status logs test lint bench demo clean
 
 venv: $(STAMP)
 
@@ -54,6 +54,10 @@ lint: venv
 
 bench: venv
 	@$(PYTHON) -m bench
+
+# Plays the charter's first law end to end on the running stack (`make up` first).
+demo: venv
+	@$(PYTHON) -m deploy.demo
 
 clean:
 	@if [ -x $(PYTHON) ]; then $(STACKCTL) down; fi

@@ -1,4 +1,4 @@
-"""Helpers of the moderation tests: the moderator API's client, moderators, reports.
+"""Helpers of the moderation tests: reports filed straight on Kafka, cases awaited.
 
 ``publish_report`` files a report the way the sessions service does (a
 ``CommercialSolicitationReported`` on ``sessions.events``, details sealed with the
@@ -18,23 +18,10 @@ from contracts import envelope
 from services.eventcore import settings as stack_settings
 from services.eventcore.testing import wait_until
 from services.gateway.client import PartnerApi
+from services.moderation.client import enrol, moderation_url, moderator_api
 from services.servicekit.crypto import box_seal
 
-
-def moderation_url() -> str:
-    return f"http://127.0.0.1:{stack_settings.load().moderation_port}"
-
-
-def moderator_api(credential: str | None) -> PartnerApi:
-    return PartnerApi(credential, base_url=moderation_url())
-
-
-def enrol(name: str = "Moderator") -> PartnerApi:
-    operator = PartnerApi.operator(moderation_url())
-    enrolled = operator.post("/v1/operator/moderators", {"display_name": name}).ok()
-    client = moderator_api(enrolled["credential"])
-    client.moderator_id = enrolled["moderator_id"]  # type: ignore[attr-defined]
-    return client
+__all__ = ["case_of", "enrol", "moderation_url", "moderator_api", "publish_report"]
 
 
 def moderators_public_key() -> dict[str, str]:
