@@ -12,7 +12,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import eventcore
+from bench import eventcore, matching
 from services.eventcore import settings
 
 RESULTS = Path(__file__).parent / "results" / "latest.json"
@@ -25,6 +25,7 @@ def main() -> int:
         "when": started.isoformat(),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
         "eventcore": eventcore.run(conf),
+        "matching": matching.run(),
     }
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
