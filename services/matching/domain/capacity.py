@@ -2,12 +2,12 @@
 it holds the lock that makes them true.
 
 - A mentor never has more active or pending pairs than her capacity, even when
-  proposals arrive concurrently: the service locks the mentor's row
-  (``SELECT ... FOR UPDATE``), counts her open pairs, calls ``assert_capacity``,
-  appends the proposal, then commits; a second proposal waits for the lock and
-  counts the first.
+  proposals arrive concurrently: the service takes a transaction lock on the mentor
+  (``storage.queries.lock``: ``pg_advisory_xact_lock``), counts her open pairs,
+  calls ``assert_capacity``, appends the proposal, then commits; a second proposal
+  waits for the lock and counts the first.
 - A mentee has one active or pending pair at a time (``assert_mentee_free``),
-  under a lock on her row likewise.
+  under a lock on her likewise.
 
 A pending proposal holds its place: that is what keeps the limits under
 concurrent requests (a place is not free while its mentor is still answering).

@@ -17,7 +17,7 @@ they hold the mentee's one pair and one of the mentor's places
 (``capacity.OPEN_STATES``); every other state is final and frees them.
 
 What the aggregate cannot see (other pairs, the pool) the service passes in:
-the mentee's open pairs and the mentor's load, counted under row locks
+the mentee's open pairs and the mentor's load, counted under their locks
 (``capacity``), and the members' ``Eligibility`` when one accepts. Eligibility
 at proposal time is ``proposal.propose``'s check (a request) or the intake's
 (``cohort.intake`` and a ``MentorIndex`` built from eligible mentors only).

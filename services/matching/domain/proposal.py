@@ -77,7 +77,7 @@ def propose(mentee: Candidate, mentor: Candidate, *, charter_version: int | None
     """A mentee's request for ``mentor``, checked and scored.
 
     ``mentor_load``: her active and pending pairs, counted under the lock on her
-    row (``capacity``). Raises ``RuleViolation`` R3 (a charter not accepted, or
+    (``capacity``). Raises ``RuleViolation`` R3 (a charter not accepted, or
     stale) or R2 (excluded) for either member, ``NotFound`` for an erased member or
     a mentor of another organisation the mentee may not see (the two must look
     alike), ``Conflict`` when the mentor has no free place, and ``Unmatchable``
