@@ -141,6 +141,10 @@ class Registry:
         """
         self.schema(name, version)  # names an unknown event or version
         entry = self.entry(name)
+        if version == entry.latest:
+            # Nothing to change: no upcaster will touch it. (Deep-copying every event
+            # read was the heaviest thing a command did while loading its aggregate.)
+            return version, dict(data)
         current = copy.deepcopy(dict(data))
         for step in range(version, entry.latest):
             current = entry.upcasters[step](current)

@@ -245,11 +245,13 @@ class PairsReadModel(EventProjection):
              d["duration_minutes"], d["held_by"]),
         )
         # R7 counts from the latest session by when it took place (one recorded
-        # late does not move the pair's cadence back).
+        # late does not move the pair's cadence back). One statement for both columns:
+        # this runs in every SessionHeld command's transaction.
         conn.execute(
-            "UPDATE pairs SET last_session_at = greatest(last_session_at, %s::timestamptz) "
-            "WHERE pair_id = %s", (d["started_at"], d["pair_id"]))
-        conn.execute(_DUE_ON, (d["pair_id"],))
+            "UPDATE pairs SET last_session_at = greatest(last_session_at, %(at)s::timestamptz), "
+            "due_on = (coalesce(greatest(last_session_at, %(at)s::timestamptz), formed_at) "
+            "AT TIME ZONE 'UTC')::date + interval_days WHERE pair_id = %(pair)s",
+            {"at": d["started_at"], "pair": d["pair_id"]})
 
     def on_SessionConfirmed(self, conn: psycopg.Connection, e: DomainEvent) -> None:
         conn.execute("UPDATE pair_sessions SET confirmed_by = %s, confirmed_at = %s "
