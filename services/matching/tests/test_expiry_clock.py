@@ -109,19 +109,22 @@ def world(settings, make_topic, database_url, container_factory) -> Iterator[dic
     producer.close()
 
 
-def ready_member(world: dict[str, Any], organisation: str, role: str) -> str:
-    """``MemberRegistered`` and ``CharterAccepted`` for a new member, as identity
-    publishes them (each person her own fingerprint)."""
+def ready_member(world: dict[str, Any], organisation: str, role: str,
+                 version: int = 2) -> str:
+    """``MemberRegistered`` (v1: read upcast, either modality and one place) and
+    ``CharterAccepted`` for a new member, as identity publishes them (each person her
+    own fingerprint)."""
     member = str(uuid.uuid4())
-    registered = example("MemberRegistered", 2) | {
+    registered = example("MemberRegistered", version) | {
         "member_id": member, "organisation_id": organisation, "role": role,
-        "identity_fingerprint": f"fp:v1:platform-1:{secrets.token_hex(32)}",
-        "preferred_modality": "remote", "region": None,
-        "capacity": 1 if role == "mentor" else None}
+        "identity_fingerprint": f"fp:v1:platform-1:{secrets.token_hex(32)}"}
+    if version == 2:
+        registered |= {"preferred_modality": "remote", "region": None,
+                       "capacity": 1 if role == "mentor" else None}
     accepted = example("CharterAccepted", 1) | {
         "member_id": member, "role": role,
         "commitments": example("CharterPublished", 1)[f"{role}_commitments"]}
-    world["publish"]("MemberRegistered", 2, member, registered)
+    world["publish"]("MemberRegistered", version, member, registered)
     world["publish"]("CharterAccepted", 1, member, accepted)
     return member
 
@@ -137,7 +140,8 @@ def test_an_unanswered_request_expires_once_and_the_mentee_asks_the_next_mentor(
     charter = example("CharterPublished", 1)
     world["publish"]("CharterPublished", 1, charter["charter_id"], charter)
     mentee = ready_member(world, organisation, "mentee")
-    first, second = (ready_member(world, organisation, "mentor") for _ in range(2))
+    first = ready_member(world, organisation, "mentor")
+    second = ready_member(world, organisation, "mentor", version=1)
     admin = Actor.organisation(organisation)
     as_mentee = Actor.member(organisation, mentee, "mentee")
     as_first = Actor.member(organisation, first, "mentor")
@@ -181,6 +185,9 @@ def test_an_unanswered_request_expires_once_and_the_mentee_asks_the_next_mentor(
     # She asks the next one.
     following = call("request_mentor", as_mentee, {"mentor_id": second}, mentee_id=mentee)
     assert following["state"] == "proposed" and following["mentor_id"] == second
+    recorded = call("explain_pair", admin, None, pair_id=following["pair_id"])["inputs"]
+    assert (recorded["mentor"]["preferred_modality"], recorded["mentor"]["capacity"]) == (
+        "either", 1), "a v1 registration, read upcast"
 
     # On the test's matching topic, through the relay: the expiry, once.
     seen = wait_until(lambda: (lambda s: s if s["MatchProposed"] >= 2 else None)(
