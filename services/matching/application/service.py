@@ -24,8 +24,8 @@ from contracts.api import matching as api
 from services.eventcore.consumer import domain_event_handler
 from services.eventcore.database import UnitOfWorkProvider
 from services.eventcore.events import DomainEvent
-from services.matching.application import handlers, metrics
-from services.matching.application.metrics import Tally
+from services.matching.application import handlers
+from services.matching.application.metrics import Tally, publish_pool_sizes
 from services.matching.application.settings import MatchingSettings, configured_timer
 from services.matching.storage import queries
 from services.matching.storage.projections import FOREIGN, IDENTITY_EVENTS, OWN
@@ -168,7 +168,7 @@ class MatchingService:
     def refresh_gauges(self) -> None:
         """Pool sizes per organisation and role (a few milliseconds of SQL)."""
         with self.uow() as uow:
-            metrics.publish_pool_sizes(queries.pool_sizes(uow.conn))
+            publish_pool_sizes(queries.pool_sizes(uow.conn))
 
     def _expire(self, pair_id: str, now: datetime) -> bool:
         tally = Tally()
