@@ -622,9 +622,13 @@ def test_pools_proposals_and_pairs_are_counted_per_organisation(org):
     assert sample(page, "matching_pairs_formed_total", organisation=mine) == 1
     assert sample(page, "matching_pairs_ended_total", organisation=mine,
                   reason="completed") == 1
-    wait_until(lambda: sample(metrics_page(), "matching_pool_size", organisation=mine,
-                              role="mentee") == 2, timeout=20, what="the pool-size gauge")
-    assert sample(metrics_page(), "matching_pool_size", organisation=mine, role="mentor") == 1
+
+    def pool() -> tuple[float, float]:
+        gauges = metrics_page()  # refreshed every few seconds: both from one refresh
+        return (sample(gauges, "matching_pool_size", organisation=mine, role="mentee"),
+                sample(gauges, "matching_pool_size", organisation=mine, role="mentor"))
+
+    wait_until(lambda: pool() == (2, 1), timeout=20, what="the pool-size gauges")
     # Organisations are the tenants; no member, no pair is ever a label (R8).
     for private in (*mentees, mentor, formed, declined):
         assert private not in page
