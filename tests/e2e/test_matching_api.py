@@ -225,9 +225,11 @@ def test_an_organisation_s_policy_decides_whom_its_mentees_may_meet(new_organisa
     mentee = ready(ours, "mentee", topics=[t])
     closed_mentee = ready(closed, "mentee", topics=[t])
 
-    # Both open: the other organisation's mentor is suggested, its criterion at 0.
-    first = suggestions(ours, mentee)["suggestions"][0]
-    assert first["mentor_id"] == theirs
+    # Both open: the other organisation's mentor is suggested, its criterion at 0. (The
+    # organisations' policies are other streams than their members': read in any order.)
+    first = wait_until(lambda: next((s for s in suggestions(ours, mentee)["suggestions"][:1]
+                                     if s["mentor_id"] == theirs), None),
+                       timeout=30, what="matching to read both organisations' policies")
     assert first["criteria"]["organisation"]["value"] == 0.0
     assert closed_mentor not in suggested(ours, mentee), "a closed organisation's mentor"
 
