@@ -26,13 +26,14 @@ from services.eventcore.database import UnitOfWorkProvider
 from services.eventcore.events import DomainEvent
 from services.matching.application import handlers
 from services.matching.application.metrics import Tally, publish_pool_sizes
-from services.matching.application.settings import MatchingSettings, configured_timer
+from services.matching.application.settings import MatchingSettings
 from services.matching.storage import queries
 from services.matching.storage.projections import FOREIGN, IDENTITY_EVENTS, OWN
 from services.servicekit.actor import Actor
 from services.servicekit.clock import ClockProvider
 from services.servicekit.metrics import ServiceMetrics
 from services.servicekit.rpc import command, internal, query
+from services.servicekit.timers import configured_timer
 
 log = logging.getLogger("matching")
 

@@ -21,30 +21,19 @@ No text and no personal value is kept here: vocabularies, ids, fingerprints.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import psycopg
 
 from services.eventcore.events import DomainEvent
+from services.eventcore.projections import EventProjection
 from services.matching.domain.candidate import PROFILE_FIELDS
-
-Apply = Callable[[psycopg.Connection, DomainEvent], None]
 
 #: Pair states that hold a mentee's one pair and a mentor's place (``domain.OPEN_STATES``).
 OPEN = ("proposed", "formed")
 
 
-class _Dispatching:
-    """``apply`` calls ``on_<EventName>`` if the projection has one."""
-
-    def apply(self, conn: psycopg.Connection, event: DomainEvent) -> None:
-        handler: Apply | None = getattr(self, f"on_{event.name}", None)
-        if handler is not None:
-            handler(conn, event)
-
-
-class PairsReadModel(_Dispatching):
+class PairsReadModel(EventProjection):
     tables = ("pairs",)
 
     def create(self, conn: psycopg.Connection) -> None:
@@ -128,7 +117,7 @@ class PairsReadModel(_Dispatching):
                    "closed_by = %s", (d["ended_at"], d["reason"], d["ended_by"]))
 
 
-class PoolReadModel(_Dispatching):
+class PoolReadModel(EventProjection):
     """The facts eligibility is decided from, as identity publishes them (R3)."""
 
     tables = ("pool_members", "pool_charter_versions", "pool_organisations")
@@ -210,7 +199,7 @@ class PoolReadModel(_Dispatching):
         )
 
 
-class ExclusionList(_Dispatching):
+class ExclusionList(EventProjection):
     """R2: an exclusion bars the person in every role and organisation, including a
     registration matching reads after it (eligibility joins on the fingerprint)."""
 

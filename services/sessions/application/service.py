@@ -31,8 +31,8 @@ from services.servicekit.errors import Forbidden
 from services.servicekit.keys import KeyringProvider
 from services.servicekit.metrics import ServiceMetrics
 from services.servicekit.rpc import command, internal, query
+from services.servicekit.timers import configured_timer
 from services.sessions.application import handlers, metrics, views
-from services.sessions.application.cadence_timer import cadence_timer
 from services.sessions.application.handlers import PairCommands, new_id
 from services.sessions.application.moderators import seal_for_moderators
 from services.sessions.domain import (
@@ -255,7 +255,7 @@ class SessionsService:
 
     # -- R7: cadence -----------------------------------------------------------------------
 
-    @cadence_timer("CADENCE_CHECK_SECONDS", default=60.0)
+    @configured_timer("CADENCE_CHECK_SECONDS", default=60.0)
     def run_cadence_check(self) -> None:
         self._check_cadence()
 

@@ -3,8 +3,8 @@ API (a mentee's request, her mentor's acceptance), and a valid body for each of
 matching's routes with an id in its path (valid by schema: a refusal can only
 come from the id).
 
-Its own mentee and mentor, not identity's: the sessions world pairs those two,
-and a mentee has one pair at a time."""
+Its own mentee and mentor, not identity's (whose mentee the isolation test acts
+for elsewhere); the sessions world builds on this very pair."""
 
 from __future__ import annotations
 
@@ -36,4 +36,6 @@ def build(org: PartnerApi, ids: dict[str, str]) -> dict[str, str]:
     pair_id = org.as_member(mentee).post(f"/v1/matching/mentees/{mentee}/requests",
                                          {"mentor_id": mentor}).ok()["pair_id"]
     org.as_member(mentor).post(f"/v1/matching/pairs/{pair_id}/acceptance").ok()
-    return {"pair_id": pair_id}
+    # The same pair is sessions' (PairFormed opens it there): the sessions world
+    # builds on it, so every route taking a pair_id is probed with one real pair.
+    return {"pair_id": pair_id, "pair_mentee": mentee, "pair_mentor": mentor}

@@ -1,6 +1,7 @@
-"""Sessions' part of organisation A's world: a pair of A's mentor and mentee with a
-held session, an objective and an action item, and a valid body for each of
-sessions' routes with a body (valid by schema: a refusal can only come from the id)."""
+"""Sessions' part of organisation A's world: the pair matching formed (the matching
+world's), with a held session, an objective and an action item, and a valid body
+for each of sessions' routes with a body (valid by schema: a refusal can only
+come from the id)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from services.eventcore.testing import wait_until
 from services.gateway.client import PartnerApi
-from tests.e2e.pairs import form_pair
 
 _TODAY = date.today().isoformat()
 _SOON = (datetime.now(UTC) + timedelta(days=7)).isoformat()
@@ -36,11 +37,12 @@ VALID_BODIES: dict[str, Any] = {
 
 
 def build(org: PartnerApi, ids: dict[str, str]) -> dict[str, str]:
-    mentor, mentee = ids["mentor_id"], ids["mentee_id"]
-    pair_id = form_pair(org, mentor, org, mentee, formed_ago=timedelta(days=2))
+    pair_id, mentee = ids["pair_id"], ids["pair_mentee"]
     as_mentee = org.as_member(mentee)
+    wait_until(lambda: as_mentee.get(f"/v1/pairs/{pair_id}").status == 200, timeout=30,
+               what="the sessions service to open the pair matching formed")
     session = as_mentee.post(f"/v1/pairs/{pair_id}/held-sessions", {
-        "started_at": (datetime.now(UTC) - timedelta(days=1)).isoformat(),
+        "started_at": datetime.now(UTC).isoformat(),
         "duration_minutes": 90, "modality": "remote"}).ok()["id"]
     objective = as_mentee.post(f"/v1/pairs/{pair_id}/objectives", {
         "kind": "objective", "text": "Find my first job in tech"}).ok()["id"]

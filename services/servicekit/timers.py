@@ -1,8 +1,11 @@
-"""R7's timer: nameko's ``@timer`` with its interval read from the service config.
+"""``@configured_timer("SETTING_SECONDS", default)``: nameko's ``@timer`` with its
+interval read from the service config.
 
-nameko fixes a timer's interval when the class is defined; the cadence check's
-interval is a deployment setting (``CADENCE_CHECK_SECONDS``, 60 by default), and
-a test runs the same service with a short one.
+nameko fixes a timer's interval when the class is defined; a sweep's interval is
+a deployment setting, and a test runs the same service with a short one. The
+timer is not eager: a container's extensions start together, and a first tick
+at once could run before the database pool is open (the unit of work waits for
+it anyway); the first tick comes one interval in.
 """
 
 from __future__ import annotations
@@ -16,8 +19,6 @@ class ConfiguredTimer(Timer):
     def __init__(self, setting: str, default: float, **kwargs: Any) -> None:
         self.setting = setting
         self.default = default
-        # Not eager: extensions start together, and a first tick at once could run
-        # before the database pool is open. The first check is one interval in.
         super().__init__(interval=default, eager=False, **kwargs)
 
     def setup(self) -> None:
@@ -31,4 +32,4 @@ class ConfiguredTimer(Timer):
         self.interval = interval
 
 
-cadence_timer = ConfiguredTimer.decorator
+configured_timer = ConfiguredTimer.decorator
