@@ -1,4 +1,7 @@
-"""``python -m bench``: run every benchmark, print ratios, write results/latest.json."""
+"""``python -m bench``: run every benchmark, print ratios, write results/latest.json.
+
+Needs the stack up (``make up``): eventcore measures against the bare servers, the
+sessions benchmark against the running services and the bare echo it starts."""
 
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import eventcore, matching
+from bench import eventcore, matching, sessions
 from services.eventcore import settings
 
 RESULTS = Path(__file__).parent / "results" / "latest.json"
@@ -26,6 +29,7 @@ def main() -> int:
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
         "eventcore": eventcore.run(conf),
         "matching": matching.run(),
+        "sessions": sessions.run(conf),
     }
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
