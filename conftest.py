@@ -13,4 +13,4 @@ import eventlet
 
 eventlet.monkey_patch()
 
-pytest_plugins = ["services.eventcore.testing"]
+pytest_plugins = ["services.eventcore.testing", "services.servicekit.testing"]

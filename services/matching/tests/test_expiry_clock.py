@@ -12,28 +12,17 @@ topic through a real outbox relay.
 from __future__ import annotations
 
 import secrets
-import threading
 import uuid
-from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import psycopg
 import pytest
-from kafka import KafkaProducer
-from nameko.testing.services import entrypoint_hook
-from nameko.testing.utils import get_extension
 from prometheus_client import REGISTRY
 
-from contracts import envelope
 from contracts.examples import example
-from services.eventcore import kafka_clients
-from services.eventcore.relay import OutboxRelay
-from services.eventcore.testing import read_topic, wait_until
+from services.eventcore.testing import wait_until
 from services.matching.application.service import MatchingService
 from services.servicekit.actor import Actor
-from services.servicekit.clock import ClockProvider, ControlledClock
 from services.servicekit.errors import ServiceError
 
 START = datetime(2026, 3, 2, 9, tzinfo=UTC)
@@ -45,68 +34,21 @@ CONFIG = {"weights": {"topics": 4, "languages": 1.5, "modality": 1, "region": 1,
           "request_expiry_days": EXPIRY_DAYS, "suggestions": 5}
 
 
-class ExpiryUnderTest(MatchingService):
-    """The matching service itself, under a name of its own (its RPC queue must not
-    take calls meant for the stack's ``matching``)."""
-
-    name = f"matching_expiry_{uuid.uuid4().hex[:8]}"
-
-
 @pytest.fixture
-def world(settings, make_topic, database_url, container_factory) -> Iterator[dict[str, Any]]:
-    topics = {context: make_topic(f"{context}-expiry", partitions=3)
-              for context in ("identity", "moderation", "matching")}
-    group = f"matching-expiry-{uuid.uuid4().hex[:8]}"
-    make_topic(name=f"{group}.dead-letter", partitions=1)
-    config = {
-        "AMQP_URI": settings.amqp_uri,
-        "MATCHING": CONFIG,
-        "MATCHING_SWEEP_SECONDS": TICK,
-        "MATCHING_GAUGES_SECONDS": 60,
-        "EVENTCORE": {"context": "matching", "database_url": database_url,
-                      "consumer_group": group, "topics": topics},
-    }
-    container = container_factory(ExpiryUnderTest, config)
-    clock = ControlledClock(START)
-    get_extension(container, ClockProvider).clock = clock
-    container.start()
-
-    stop = threading.Event()
-    relay = OutboxRelay("matching", database_url,
-                        lambda: kafka_clients.producer(settings, client_id="expiry-test"),
-                        poll_interval=0.1)
-    relaying = threading.Thread(target=relay.run, args=(stop,), daemon=True)
-    relaying.start()
-    producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
+def world(isolated_service) -> dict[str, Any]:
+    service = isolated_service(MatchingService, consumes=("identity", "moderation"), config={
+        "MATCHING": CONFIG, "MATCHING_SWEEP_SECONDS": TICK, "MATCHING_GAUGES_SECONDS": 60,
+    }, clock_start=START)
 
     def publish(name: str, version: int, subject: str, data: dict[str, Any]) -> None:
-        event = envelope.CloudEvent.new(context="identity", name=name, version=version,
-                                        subject=subject, data=data, aggregate_version=1)
-        producer.send(topics["identity"], key=subject.encode(),
-                      value=envelope.encode(event)).get(timeout=30)
-
-    def store_events(name: str) -> int:
-        with psycopg.connect(database_url) as conn:
-            return conn.execute("SELECT count(*) FROM events WHERE event_name = %s",
-                                (name,)).fetchone()[0]
-
-    def topic_events() -> Counter[str]:
-        records = read_topic(settings, topics["matching"], until=lambda rs: False, timeout=2)
-        return Counter(envelope.decode(r.value).event_name for r in records)
+        service.publish("identity", name, version, subject, data)
 
     def call(method: str, actor: Actor, payload: Any = None, **ids: str) -> Any:
-        with entrypoint_hook(container, method) as hook:
-            return hook(actor.to_dict(), payload, **ids)
+        return service.call(method, actor.to_dict(), payload, **ids)
 
-    def sweep() -> dict[str, int]:
-        with entrypoint_hook(container, "sweep") as hook:
-            return hook()
-
-    yield {"clock": clock, "publish": publish, "store_events": store_events,
-           "topic_events": topic_events, "call": call, "sweep": sweep}
-    stop.set()
-    relaying.join(timeout=10)
-    producer.close()
+    return {"clock": service.clock, "publish": publish, "store_events": service.store_events,
+            "topic_events": service.topic_events, "call": call,
+            "sweep": lambda: service.call("sweep")}
 
 
 def ready_member(world: dict[str, Any], organisation: str, role: str,

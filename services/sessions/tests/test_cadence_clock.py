@@ -10,27 +10,18 @@ topic, where a real outbox relay publishes them.
 
 from __future__ import annotations
 
-import threading
 import uuid
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import psycopg
 import pytest
-from kafka import KafkaProducer
 from nameko.testing.services import entrypoint_hook
-from nameko.testing.utils import get_extension
 from prometheus_client import REGISTRY
 
-from contracts import envelope
 from contracts.examples import example
-from services.eventcore import kafka_clients
-from services.eventcore.relay import OutboxRelay
-from services.eventcore.testing import read_topic, wait_until
+from services.eventcore.testing import wait_until
 from services.servicekit.actor import Actor
-from services.servicekit.clock import ClockProvider, ControlledClock
 from services.sessions.application.service import SessionsService
 
 #: The pair is formed on a Monday morning (UTC).
@@ -38,61 +29,15 @@ FORMED = datetime(2026, 1, 5, 10, tzinfo=UTC)
 TICK = 0.2  # seconds between two checks of the timer
 
 
-class CadenceUnderTest(SessionsService):
-    """The sessions service itself, under a name of its own (its RPC queue must not
-    take calls meant for the stack's ``sessions``)."""
-
-    name = f"sessions_cadence_{uuid.uuid4().hex[:8]}"
-
-
 @pytest.fixture
-def world(settings, make_topic, database_url, container_factory) -> Iterator[dict[str, Any]]:
-    topics = {context: make_topic(f"{context}-cadence", partitions=3)
-              for context in ("identity", "matching", "moderation", "sessions")}
-    group = f"sessions-cadence-{uuid.uuid4().hex[:8]}"
-    make_topic(name=f"{group}.dead-letter", partitions=1)
-    config = {
-        "AMQP_URI": settings.amqp_uri,
-        "CADENCE_CHECK_SECONDS": TICK,
-        "EVENTCORE": {"context": "sessions", "database_url": database_url,
-                      "consumer_group": group, "topics": topics},
-    }
-    container = container_factory(CadenceUnderTest, config)
-    clock = ControlledClock(FORMED)
-    get_extension(container, ClockProvider).clock = clock
-    container.start()
-
-    # A real relay publishes the test database's outbox to the test's sessions topic.
-    stop = threading.Event()
-    relay = OutboxRelay("sessions", database_url,
-                        lambda: kafka_clients.producer(settings, client_id="cadence-test"),
-                        poll_interval=0.1)
-    relaying = threading.Thread(target=relay.run, args=(stop,), daemon=True)
-    relaying.start()
-    producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
-
-    def publish(context: str, name: str, version: int, subject: str,
-                data: dict[str, Any]) -> None:
-        event = envelope.CloudEvent.new(context=context, name=name, version=version,
-                                        subject=subject, data=data, aggregate_version=1)
-        producer.send(topics[context], key=subject.encode(),
-                      value=envelope.encode(event)).get(timeout=30)
-
-    def store_events(name: str) -> int:
-        with psycopg.connect(database_url) as conn:
-            return conn.execute("SELECT count(*) FROM events WHERE event_name = %s",
-                                (name,)).fetchone()[0]
-
-    def topic_events() -> Counter[str]:
-        records = read_topic(settings, topics["sessions"], until=lambda rs: False, timeout=2)
-        return Counter(envelope.decode(r.value).event_name for r in records)
-
-    yield {"container": container, "clock": clock, "publish": publish,
-           "store_events": store_events, "topic_events": topic_events,
-           "sessions_topic": topics["sessions"], "settings": settings}
-    stop.set()
-    relaying.join(timeout=10)
-    producer.close()
+def world(isolated_service) -> dict[str, Any]:
+    service = isolated_service(
+        SessionsService, consumes=("identity", "matching", "moderation"),
+        config={"CADENCE_CHECK_SECONDS": TICK}, clock_start=FORMED)
+    return {"container": service.container, "clock": service.clock,
+            "publish": service.publish, "store_events": service.store_events,
+            "topic_events": service.topic_events, "sessions_topic": service.topics["sessions"],
+            "settings": service.settings}
 
 
 def member_registered(version: int, member_id: str, organisation_id: str,
