@@ -96,3 +96,17 @@ def test_a_link_deleted_with_its_event_is_still_found(database):
         conn.execute("DELETE FROM event_chain WHERE position = %s", (last - 1,))
     found, _ = findings(database)
     assert first_broken(found) == last - 1
+
+
+def test_the_verify_command_exits_1_naming_the_broken_position(database, capsys):
+    from services.moderation import cli
+
+    append_cases(database, ChainHook(), 4)
+    assert cli.main(["verify-chain", "--database", database]) == 0
+    assert "intact, 4 events" in capsys.readouterr().out
+    tamper(database, "UPDATE events SET data = jsonb_set(data, '{sequence}', '9') "
+                     "WHERE position = (SELECT max(position) FROM events)")
+    assert cli.main(["verify-chain", "--database", database]) == 1
+    with psycopg.connect(database) as conn:
+        last = conn.execute("SELECT max(position) FROM events").fetchone()[0]
+    assert f"BROKEN at position {last}" in capsys.readouterr().err
