@@ -61,7 +61,7 @@ def list_(conf: settings.Settings, group: str) -> int:
 
 def replay(conf: settings.Settings, group: str) -> int:
     consumer, records, ends = _records(conf, group, f"{group}.dead-letter-replay")
-    producer = kafka_clients.producer(conf, key_serializer=None, client_id=f"{group}-replay")
+    producer = kafka_clients.producer(conf, client_id=f"{group}-replay")
     sent = 0
     try:
         for record in records:

@@ -11,8 +11,19 @@ from __future__ import annotations
 from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer
+from kafka.serializer import Serializer
 
 from services.eventcore.settings import Settings
+
+
+class AggregateKeys(Serializer):
+    """The Kafka key is the aggregate id (one aggregate, one partition: its order)."""
+
+    def serialize(self, topic: str, headers: list[tuple[str, bytes]],
+                  value: str | bytes | None) -> bytes | None:
+        if value is None or isinstance(value, bytes):
+            return value
+        return value.encode("utf-8")
 
 
 def producer(settings: Settings, **overrides: Any) -> KafkaProducer:
@@ -23,7 +34,7 @@ def producer(settings: Settings, **overrides: Any) -> KafkaProducer:
         "max_in_flight_requests_per_connection": 5,
         "linger_ms": 2,
         "retries": 2**31 - 1,
-        "key_serializer": lambda key: key.encode("utf-8"),
+        "key_serializer": AggregateKeys(),
         "client_id": "mentoring-relay",
     }
     config.update(overrides)
