@@ -223,3 +223,11 @@ class Cohort(Response):
         "description": "The greedy baseline, for comparison (never proposed)."})
     ratio = fields.Float(required=True, allow_none=True, metadata={
         "description": "optimal total / greedy total (>= 1), null when greedy found none."})
+
+
+class MemberExport(Response):
+    """What matching holds on a member: her eligibility and every proposal and pair
+    she is in (states, scores and their explanation: no text exists here)."""
+
+    eligibility = fields.Nested(Eligibility, required=True)
+    pairs = fields.List(fields.Nested(Pair), required=True)

@@ -325,3 +325,19 @@ class ProgrammeReport(Response):
                                           metadata={"description": "YYYY-MM (UTC) -> sessions"})
     average_interval_days = Figure(required=True)
     objectives_achieved = Figure(required=True)
+
+
+class PairExport(Response):
+    """One of her pairs: its state, and, for herself only, its texts (R8)."""
+
+    pair = fields.Nested(Pair, required=True)
+    objectives = fields.Nested(ObjectiveList, required=True, allow_none=True)
+    notes = fields.Nested(NoteList, required=True, allow_none=True)
+    feedback = fields.Nested(FeedbackList, required=True, allow_none=True)
+
+
+class MemberExport(Response):
+    """What sessions holds on a member: every pair she is in. The pair's texts come
+    only when she asks herself (R8); her organisation gets the states."""
+
+    pairs = fields.List(fields.Nested(PairExport), required=True)

@@ -77,12 +77,31 @@ class Gateway:
                 and not route.path.startswith("/v1/operator"):
             raise ServiceError.make(403, "forbidden", "The operator has no organisation: "
                                     "use an organisation's API key.")
-        service, method = route.target.split(".") if route.target else ("", "")
-        result = self._rpc(service, method, actor, call.payload, **call.ids)
+        if isinstance(route.target, tuple):
+            result = self._composed(route.target, actor, call)
+        else:
+            service, method = route.target.split(".") if route.target else ("", "")
+            result = self._rpc(service, method, actor, call.payload, **call.ids)
         if route.operation_id in CHANGES_CREDENTIALS and actor.get("organisation_id"):
             # This very gateway forgets at once; the others hear identity's broadcast.
             self.actors.forget_organisation(actor["organisation_id"])
         return result
+
+    def _composed(self, targets: tuple[str, ...], actor: dict[str, Any],
+                  call: ApiCall) -> dict[str, Any]:
+        """Each service's part of one answer. The first decides whether there is an
+        answer at all (its refusal is the answer); a later service that holds
+        nothing on it any more gives a null part."""
+        parts: dict[str, Any] = {}
+        for position, target in enumerate(targets):
+            service, method = target.split(".")
+            try:
+                parts[service] = self._rpc(service, method, actor, call.payload, **call.ids)
+            except ServiceError as refused:
+                if position == 0 or refused.status != 404:
+                    raise
+                parts[service] = None
+        return parts
 
     @event_handler("identity", "credentials_changed", handler_type=BROADCAST,
                    reliable_delivery=False)

@@ -76,7 +76,9 @@ class Route:
     path: str  # OpenAPI template: /v1/members/{member_id}
     operation_id: str
     summary: str
-    target: str | None = None  # "identity.register_member": RPC service.method
+    #: "identity.register_member": the RPC service.method that answers; a tuple of them
+    #: for an answer composed of each one's part (keyed by service, in that order).
+    target: str | tuple[str, ...] | None = None
     acting: str = "organisation"
     body: type[Schema] | None = None
     query: type[Schema] | None = None

@@ -245,7 +245,7 @@ def test_another_member_cannot_accept_for_her(org):
 def test_an_erased_member_is_ciphertext_only(org):
     marker = f"Erasable {uuid.uuid4().hex[:8]}"
     mentee = org.register_member("mentee", display_name=marker, expectations="Mes objectifs")
-    before = org.get(f"/v1/members/{mentee}/export").ok()
+    before = org.get(f"/v1/members/{mentee}/export").ok()["identity"]
     assert before["member"]["display_name"] == marker
 
     refused = org.post(f"/v1/members/{mentee}/erasure", {"confirm": False})
@@ -256,7 +256,7 @@ def test_an_erased_member_is_ciphertext_only(org):
     assert profile["status"] == "erased"
     assert (profile["display_name"], profile["email"], profile["expectations"]) == (
         None, None, None)
-    export = org.get(f"/v1/members/{mentee}/export").ok()
+    export = org.get(f"/v1/members/{mentee}/export").ok()["identity"]
     registered = next(e for e in export["events"] if e["name"] == "MemberRegistered")
     assert registered["data"]["display_name"].startswith("enc:v1:member-"), \
         "the event stays, its content sealed"
@@ -269,13 +269,15 @@ def test_an_erased_member_is_ciphertext_only(org):
 
 def test_an_export_returns_everything_identity_holds(org):
     mentee = org.ready_member("mentee", display_name="Inès", expectations="Trouver ma voie")
-    export = org.as_member(mentee).get(f"/v1/members/{mentee}/export").ok()
+    whole = org.as_member(mentee).get(f"/v1/members/{mentee}/export").ok()
+    export = whole["identity"]
     assert export["member"]["display_name"] == "Inès"
     assert export["member"]["expectations"] == "Trouver ma voie"
     assert [a["charter_version"] for a in export["charter_acceptances"]] == [
         org.get("/v1/charter").ok()["charter_version"]]
     assert [e["name"] for e in export["events"]] == ["MemberRegistered", "CharterAccepted"]
     assert export["exclusion"] is None
+    assert whole["matching"]["pairs"] == [] and whole["sessions"]["pairs"] == []
 
 
 def test_a_revoked_key_is_refused_at_once_even_when_the_gateway_remembered_it(org):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from contracts.api import identity as api
 from contracts.api.base import Accepted
+from contracts.api.export import MemberExport
 from services.servicekit.http import Route
 
 TAG = "identity"
@@ -73,6 +74,9 @@ ROUTES = [
           target="identity.erase_member", body=api.EraseMember, response=api.Erasure,
           tag=TAG),
     Route("GET", "/v1/members/{member_id}/export", "export_member",
-          "Everything the platform holds on the member (right of access).",
-          target="identity.export_member", response=api.IdentityExport, tag=TAG),
+          "Everything the platform holds on the member (right of access): identity's "
+          "part, matching's, sessions' (the pair's texts only when she asks herself, R8).",
+          target=("identity.export_member", "matching.export_member",
+                  "sessions.export_member"),
+          response=MemberExport, tag=TAG),
 ]

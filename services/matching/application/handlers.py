@@ -154,6 +154,13 @@ def list_pairs(uow: UnitOfWork, actor: Actor, payload: dict[str, Any]) -> dict[s
     return {"items": [views.pair(r) for r in rows], "total": total}
 
 
+def export_member(uow: UnitOfWork, actor: Actor, member_id: str) -> dict[str, Any]:
+    eligibility = member_eligibility(uow, actor, member_id)  # no such member: NotFound
+    rows, _ = queries.pairs(uow.conn, organisation_id=actor.in_organisation(),
+                            member_id=member_id, state=None, limit=10_000, offset=0)
+    return {"eligibility": eligibility, "pairs": [views.pair(r) for r in rows]}
+
+
 def get_pair(uow: UnitOfWork, actor: Actor, pair_id: str) -> dict[str, Any]:
     return views.pair(_visible_pair(uow, actor, pair_id))
 

@@ -142,6 +142,14 @@ class MatchingService:
             return handlers.get_pair(uow, actor, pair_id)
 
     @query()
+    def export_member(self, actor: Actor, payload: dict[str, Any],
+                      member_id: str) -> dict[str, Any]:
+        """Right of access: her eligibility and every proposal and pair she is in, for
+        herself or her organisation (anyone else: no such member)."""
+        with self.uow() as uow:
+            return handlers.export_member(uow, actor, member_id)
+
+    @query()
     def explain_pair(self, actor: Actor, payload: dict[str, Any],
                      pair_id: str) -> dict[str, Any]:
         """The proposal's record and its re-derivation, for an audit."""

@@ -18,6 +18,8 @@ from typing import Any
 from services.eventcore.database import UnitOfWork
 from services.servicekit.actor import Actor
 from services.servicekit.crypto import Keyring, pair_key_id
+from services.servicekit.errors import NotFound
+from services.sessions.application import views
 from services.sessions.domain import Pair, no_such_pair
 from services.sessions.storage import queries
 
@@ -275,3 +277,34 @@ class PairCommands:
             return report_id
 
         return self.run(actor, pair_id, decide)
+
+
+def export_member(uow: UnitOfWork, keyring: Keyring, actor: Actor,
+                  member_id: str) -> dict[str, Any]:
+    """Right of access: every pair she is in, with its texts when she asks herself
+    (R8); her organisation gets the states; anyone else, what a missing member gets."""
+    organisation_id = actor.in_organisation()
+    herself = actor.kind == "member" and actor.member_id == member_id
+    if actor.kind == "member" and not herself:
+        raise NotFound("No such member.", field="member_id")
+    if not herself and queries.member_organisation(uow.conn, member_id) != organisation_id:
+        raise NotFound("No such member.", field="member_id")
+    rows, _ = queries.pairs(uow.conn, Actor.member(organisation_id, member_id, ""), None, None,
+                            10_000, 0)
+    texts = views.Texts(uow.conn, keyring)
+    exported = []
+    for row in rows:
+        pair_id = str(row["pair_id"])
+        exported.append({
+            "pair": views.pair(row, queries.plan_history(uow.conn, pair_id),
+                               queries.sessions(uow.conn, pair_id),
+                               queries.counts(uow.conn, pair_id)),
+            "objectives": texts.objectives(
+                queries.objectives(uow.conn, pair_id),
+                queries.objective_revisions(uow.conn, pair_id),
+                queries.objective_comments(uow.conn, pair_id),
+                queries.action_items(uow.conn, pair_id)) if herself else None,
+            "notes": texts.notes(queries.notes(uow.conn, pair_id)) if herself else None,
+            "feedback": texts.feedback(queries.feedback(uow.conn, pair_id)) if herself else None,
+        })
+    return {"pairs": exported}

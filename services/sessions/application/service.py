@@ -90,6 +90,14 @@ class SessionsService:
                               queries.sessions(uow.conn, pair_id),
                               queries.counts(uow.conn, pair_id))
 
+    @query()
+    def export_member(self, actor: Actor, payload: dict[str, Any],
+                      member_id: str) -> dict[str, Any]:
+        """Right of access: every pair she is in; its texts only when she asks herself
+        (R8), the states for her organisation; anyone else: no such member."""
+        with self.uow() as uow:
+            return handlers.export_member(uow, self.keyring, actor, member_id)
+
     # -- R5: the meeting plan --------------------------------------------------------------
 
     @command(api.RecordMeetingPlan)

@@ -58,6 +58,13 @@ def pairs(conn: psycopg.Connection, actor: Actor, status: str | None, overdue: b
     return rows, total
 
 
+def member_organisation(conn: psycopg.Connection, member_id: str) -> str | None:
+    """The organisation identity registered her in (sessions' directory)."""
+    row = conn.execute("SELECT organisation_id::text FROM members WHERE member_id = %s",
+                       (member_id,)).fetchone()
+    return row[0] if row else None
+
+
 def open_pairs_of(conn: psycopg.Connection, member_id: str) -> list[str]:
     """The open pairs a member is in (R2: all closed when she is excluded)."""
     found = conn.execute("SELECT pair_id::text FROM pairs WHERE status = 'open' "
