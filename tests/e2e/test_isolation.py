@@ -115,3 +115,32 @@ def test_the_same_email_in_b_is_a_different_member(a_world, b):
     """Registering someone A already has tells B nothing about A."""
     answer = b.post("/v1/members", member_profile("mentee"))
     assert answer.status == 201
+
+
+@pytest.fixture(scope="module")
+def b_world(b: PartnerApi) -> dict[str, str]:
+    """B's own world, built the same way: B's own pair, its own sessions and objectives."""
+    ids: dict[str, str] = {}
+    for module in worlds.modules():
+        ids.update(module.build(b, ids))
+    return ids
+
+
+CHILD_ROUTES = [r for r in WITH_IDS if "pair_id" in r.path_params and len(r.path_params) > 1]
+
+
+@pytest.mark.parametrize("route", CHILD_ROUTES, ids=[r.operation_id for r in CHILD_ROUTES])
+def test_a_s_child_ids_under_b_s_own_pair_read_like_missing_ones(route, a_world, b, b_world):
+    """B's member in her own pair, naming A's session, objective or action item: what a
+    missing one gets (an id is only ever its own pair's)."""
+    caller = b.as_member(b_world["pair_mentee"])
+    theirs = {p: (b_world["pair_id"] if p == "pair_id" else a_world["ids"][p])
+              for p in route.path_params}
+    nobody = {p: (b_world["pair_id"] if p == "pair_id" else str(uuid.uuid4()))
+              for p in route.path_params}
+    with_theirs = probe(route, caller, theirs)
+    with_nobody = probe(route, caller, nobody)
+    assert comparable(with_theirs) == comparable(with_nobody), (
+        f"{route.method} {route.path}: A's child ids answer {with_theirs.status} "
+        f"{with_theirs.body}, a missing one {with_nobody.status} {with_nobody.body}")
+    assert with_theirs.status in (403, 404, 409, 422), "and neither is a success"

@@ -169,10 +169,10 @@ class PairCommands:
         return self.run(actor, pair_id, decide)
 
     def record_session_held(self, actor: Actor, pair_id: str, p: dict[str, Any],
-                            session_id: str) -> dict[str, Any]:
+                            session_id: str, scheduled: bool) -> dict[str, Any]:
         def decide(pair: Pair, by: str) -> str:
             pair.record_session_held(session_id, by, p["started_at"], p["duration_minutes"],
-                                     p["modality"], self.now)
+                                     p["modality"], self.now, scheduled=scheduled)
             return session_id
 
         return self.run(actor, pair_id, decide)

@@ -118,18 +118,18 @@ class SessionsService:
     def record_held_session(self, actor: Actor, payload: dict[str, Any],
                             pair_id: str) -> dict[str, Any]:
         """A session that took place without having been scheduled here."""
-        return self._held(actor, payload, pair_id, new_id())
+        return self._held(actor, payload, pair_id, new_id(), scheduled=False)
 
     @command(api.RecordSessionHeld)
     def record_session_held(self, actor: Actor, payload: dict[str, Any], pair_id: str,
                             session_id: str) -> dict[str, Any]:
         """A scheduled session took place."""
-        return self._held(actor, payload, pair_id, session_id)
+        return self._held(actor, payload, pair_id, session_id, scheduled=True)
 
     def _held(self, actor: Actor, payload: dict[str, Any], pair_id: str,
-              session_id: str) -> dict[str, Any]:
+              session_id: str, scheduled: bool) -> dict[str, Any]:
         result, commands = self._pair_command(
-            lambda c: c.record_session_held(actor, pair_id, payload, session_id))
+            lambda c: c.record_session_held(actor, pair_id, payload, session_id, scheduled))
         metrics.session_held(commands.organisations)
         return result
 

@@ -87,13 +87,14 @@ class CadenceMixin(SessionsMixin):
         return True
 
     def record_session_held(self, session_id: str, by: str, started_at: datetime,
-                            duration_minutes: int, modality: str, now: datetime) -> None:
+                            duration_minutes: int, modality: str, now: datetime,
+                            scheduled: bool = False) -> None:
         """As ``SessionsMixin.record_session_held``, and R7: if the pair was
         overdue and this session brings it back within its interval,
         ``PairCadenceRestored`` follows in the same command. (A session recorded
         late that still leaves the pair past its due day restores nothing.)"""
         super().record_session_held(session_id, by, started_at, duration_minutes, modality,
-                                    now)
+                                    now, scheduled=scheduled)
         if self.overdue and not is_overdue(self.cadence_from, self.interval_days, now):
             assert self.missed_due_on is not None
             self.record("PairCadenceRestored", {

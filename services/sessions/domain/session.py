@@ -103,14 +103,19 @@ class SessionsMixin(MeetingPlanMixin):
         })
 
     def record_session_held(self, session_id: str, by: str, started_at: datetime,
-                            duration_minutes: int, modality: str, now: datetime) -> None:
+                            duration_minutes: int, modality: str, now: datetime,
+                            scheduled: bool = False) -> None:
         """R6: it lasted 60..120 minutes, remote or in person; R9: either member
         records it (a scheduled one, or one never scheduled); R5: from the second
         session on, the pair has a meeting plan. It started at or before ``now``
-        and not before the pair was formed."""
+        and not before the pair was formed. ``scheduled``: it is one of this pair's
+        scheduled sessions (an id this pair does not have is no such session, even
+        if another pair has it)."""
         member = self._acting(by)
         session_id = canonical_id(session_id, "session_id")
         existing = self.sessions.get(session_id)
+        if scheduled and existing is None:
+            raise NotFound("No such session.", field="session_id")
         if existing is not None and existing.state is not SessionState.SCHEDULED:
             raise Conflict(f"This session is already {existing.state}.", field="session_id")
         minutes = check_duration(duration_minutes)

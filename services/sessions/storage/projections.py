@@ -173,6 +173,9 @@ _DUE_ON = ("UPDATE pairs SET due_on = (coalesce(last_session_at, formed_at) AT T
 
 
 class PairsReadModel(EventProjection):
+    """Every statement is scoped by the event's pair: an id is only ever its own
+    pair's, whatever another pair's event names."""
+
     tables = ("pairs", "meeting_plans", "pair_sessions", "objectives", "objective_revisions",
               "objective_comments", "action_items", "notes", "feedback",
               "solicitation_reports")
@@ -240,7 +243,9 @@ class PairsReadModel(EventProjection):
             "duration_minutes, held_by) VALUES (%s, %s, 'held', %s, %s, %s, %s) "
             "ON CONFLICT (session_id) DO UPDATE SET state = 'held', "
             "modality = EXCLUDED.modality, started_at = EXCLUDED.started_at, "
-            "duration_minutes = EXCLUDED.duration_minutes, held_by = EXCLUDED.held_by",
+            "duration_minutes = EXCLUDED.duration_minutes, held_by = EXCLUDED.held_by "
+            # A session is its pair's: never let another pair's event touch it.
+            "WHERE pair_sessions.pair_id = EXCLUDED.pair_id",
             (d["session_id"], d["pair_id"], d["modality"], d["started_at"],
              d["duration_minutes"], d["held_by"]),
         )
@@ -255,14 +260,16 @@ class PairsReadModel(EventProjection):
 
     def on_SessionConfirmed(self, conn: psycopg.Connection, e: DomainEvent) -> None:
         conn.execute("UPDATE pair_sessions SET confirmed_by = %s, confirmed_at = %s "
-                     "WHERE session_id = %s",
-                     (e.data["confirmed_by"], e.data["confirmed_at"], e.data["session_id"]))
+                     "WHERE session_id = %s AND pair_id = %s",
+                     (e.data["confirmed_by"], e.data["confirmed_at"], e.data["session_id"],
+                      e.data["pair_id"]))
 
     def on_SessionCancelled(self, conn: psycopg.Connection, e: DomainEvent) -> None:
         conn.execute("UPDATE pair_sessions SET state = 'cancelled', cancelled_by = %s, "
-                     "cancel_reason = %s, cancelled_at = %s WHERE session_id = %s",
+                     "cancel_reason = %s, cancelled_at = %s WHERE session_id = %s "
+                     "AND pair_id = %s",
                      (e.data.get("cancelled_by"), e.data["reason"], e.data["cancelled_at"],
-                      e.data["session_id"]))
+                      e.data["session_id"], e.data["pair_id"]))
 
     # -- R7: cadence -----------------------------------------------------------------------
 
@@ -291,8 +298,8 @@ class PairsReadModel(EventProjection):
 
     def on_ObjectiveRevised(self, conn: psycopg.Connection, e: DomainEvent) -> None:
         d = e.data
-        conn.execute("UPDATE objectives SET revision = %s WHERE objective_id = %s",
-                     (d["revision"], d["objective_id"]))
+        conn.execute("UPDATE objectives SET revision = %s WHERE objective_id = %s "
+                     "AND pair_id = %s", (d["revision"], d["objective_id"], d["pair_id"]))
         conn.execute(
             "INSERT INTO objective_revisions (objective_id, revision, text, written_at) "
             "VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
@@ -300,8 +307,9 @@ class PairsReadModel(EventProjection):
         )
 
     def on_ObjectiveAchieved(self, conn: psycopg.Connection, e: DomainEvent) -> None:
-        conn.execute("UPDATE objectives SET achieved_at = %s WHERE objective_id = %s",
-                     (e.data["achieved_at"], e.data["objective_id"]))
+        conn.execute("UPDATE objectives SET achieved_at = %s WHERE objective_id = %s "
+                     "AND pair_id = %s",
+                     (e.data["achieved_at"], e.data["objective_id"], e.data["pair_id"]))
 
     def on_ObjectiveCommented(self, conn: psycopg.Connection, e: DomainEvent) -> None:
         d = e.data
@@ -324,8 +332,9 @@ class PairsReadModel(EventProjection):
 
     def on_ActionItemStateChanged(self, conn: psycopg.Connection, e: DomainEvent) -> None:
         conn.execute("UPDATE action_items SET state = %s, changed_at = %s "
-                     "WHERE action_item_id = %s",
-                     (e.data["state"], e.data["changed_at"], e.data["action_item_id"]))
+                     "WHERE action_item_id = %s AND pair_id = %s",
+                     (e.data["state"], e.data["changed_at"], e.data["action_item_id"],
+                      e.data["pair_id"]))
 
     # -- R8, R11: notes and feedback -------------------------------------------------------
 

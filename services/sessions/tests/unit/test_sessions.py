@@ -161,3 +161,16 @@ def test_a_session_recorded_late_counts_at_its_own_date():
     earlier = held_session(pair, NOW, now=NOW + days(6))
     assert [s.session_id for s in pair.held_sessions] == [earlier, later]
     assert pair.last_session_at == NOW + days(5)
+
+
+def test_a_scheduled_session_is_only_ever_this_pair_s():
+    """Recording "scheduled session X" as held needs X to be this pair's: another
+    pair's session id is no such session here (it must never touch the other pair)."""
+    pair, other = formed_pair(), formed_pair()
+    theirs = schedule(other)
+    with pytest.raises(NotFound) as refused:
+        pair.record_session_held(theirs, pair.mentor_id, NOW, 90, "remote", NOW, scheduled=True)
+    assert refused.value.field == "session_id"
+    ours = schedule(pair)
+    pair.record_session_held(ours, pair.mentor_id, NOW, 90, "remote", NOW, scheduled=True)
+    assert pair.session(ours).state is SessionState.HELD
