@@ -152,19 +152,24 @@ class KafkaEventConsumer(SharedExtension, ProviderCollector):
 
     def _poll_once(self) -> None:
         batch = self._consumer.poll(timeout_ms=300)
-        for tp, records in batch.items():
-            for record in records:
-                if self._stopping:
-                    break
-                try:
+        # poll() has already moved every partition of the batch past its records: if
+        # one record cannot be handled, every partition must be taken back to its
+        # first record not handled, or those would never be seen again.
+        pending = {tp: records[0].offset for tp, records in batch.items() if records}
+        try:
+            for tp, records in batch.items():
+                for record in records:
+                    if self._stopping:
+                        break
                     self._process(record)
-                except KafkaError:
-                    # Not handled (dead-lettering failed): read it again next poll.
-                    self._consumer.seek(tp, record.offset)
-                    self._commit(tp)
-                    raise
-                self._processed[tp] = record.offset + 1
-            self._commit(tp)
+                    self._processed[tp] = record.offset + 1
+                    pending[tp] = record.offset + 1
+                self._commit(tp)
+        except KafkaError:
+            # Not handled (dead-lettering failed): read everything not handled again.
+            for tp, offset in pending.items():
+                self._consumer.seek(tp, offset)
+            raise
         self._report_lag()
 
     def _commit(self, tp: TopicPartition) -> None:

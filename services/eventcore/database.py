@@ -212,12 +212,16 @@ class _UnitsOfWork:
         self._provider = provider
         self._worker_ctx = worker_ctx
 
+    def _tracked(self) -> psycopg.Connection | None:
+        """The Kafka handler's transaction this worker runs in, if it is one."""
+        tracked = getattr(self._worker_ctx.entrypoint, "tracked_transaction", None)
+        return tracked(self._worker_ctx) if tracked is not None else None
+
     @contextmanager
     def __call__(self) -> Iterator[UnitOfWork]:
         provider = self._provider
         provider.ready.wait()
-        tracked = getattr(self._worker_ctx.entrypoint, "tracked_transaction", None)
-        conn = tracked(self._worker_ctx) if tracked is not None else None
+        conn = self._tracked()
         if conn is not None:
             # Inside a Kafka event handler: its entrypoint commits, together
             # with the idempotency mark (``consumer``).
@@ -229,11 +233,16 @@ class _UnitsOfWork:
     def run(self, decide: Callable[[UnitOfWork], T], attempts: int = 3) -> T:
         """``decide(uow)`` in a fresh transaction, again from scratch (reloading
         every aggregate) when another writer got there first; the last conflict
-        is raised if every attempt lost."""
+        is raised if every attempt lost. Inside a Kafka handler, each attempt is a
+        savepoint of the handler's transaction: a lost attempt leaves nothing."""
+        in_handler = self._tracked() is not None
         for attempt in range(1, attempts + 1):
             try:
                 with self() as uow:
-                    return decide(uow)
+                    if not in_handler:
+                        return decide(uow)
+                    with uow.conn.transaction():
+                        return decide(uow)
             except ConcurrencyConflict:
                 if attempt == attempts:
                     raise

@@ -96,3 +96,41 @@ def test_a_handler_busy_longer_than_the_session_timeout_keeps_the_group_stable(h
         assert members() == first, "same member throughout: no eviction, no rebalance"
     finally:
         admin.close()
+
+
+def test_a_record_that_cannot_be_set_aside_is_read_again_with_everything_after_it(
+        harness, monkeypatch):
+    """Dead-lettering itself fails once (the broker refuses): the poison record, and
+    every record of the batch not yet handled, in every partition, are read again;
+    nothing is skipped."""
+    from kafka.errors import KafkaTimeoutError
+
+    from services.eventcore.consumer import KafkaEventConsumer
+
+    real = KafkaEventConsumer._dead_letter
+    failures = []
+
+    def refused_once(self, *args, **kwargs):
+        if not failures:
+            failures.append(True)
+            raise KafkaTimeoutError("the broker did not take the dead letter")
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(KafkaEventConsumer, "_dead_letter", refused_once)
+    # One slow record holds the consumer while a full batch gathers behind it: in each
+    # of the 3 partitions a poison record first, then good ones. Whichever partition
+    # comes first, its poison fails to be set aside with the rest of the batch unread.
+    slow = str(uuid.uuid4())
+    harness.send(envelope.encode(held_cloud_event(slow, version=1, minutes=61)),
+                 slow.encode(), partition=0)
+    eventlet.sleep(0.5)
+    pairs = [str(uuid.uuid4()) for _ in range(9)]
+    for partition in range(3):
+        harness.send(b"\x00 poison", key=b"poison", partition=partition)
+    for i, pair in enumerate(pairs):
+        harness.send(envelope.encode(held_cloud_event(pair, version=1, minutes=60)),
+                     pair.encode(), partition=i % 3)
+    wait_until(lambda: len(harness.projection()) == len(pairs) + 1, timeout=60,
+               what="every good record, in every partition")
+    assert failures, "dead-lettering failed once"
+    assert [d.value for d in harness.dead_letters(3)] == [b"\x00 poison"] * 3
