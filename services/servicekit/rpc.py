@@ -27,6 +27,7 @@ from nameko.rpc import rpc
 from contracts.errors import ContractError
 from services.eventcore.store import ConcurrencyConflict
 from services.servicekit.actor import Actor
+from services.servicekit.crypto import Unreadable
 from services.servicekit.errors import DomainError, ServiceError
 from services.servicekit.payloads import load
 
@@ -58,6 +59,10 @@ def translated() -> Iterator[None]:
     except ContractError as error:
         # An event the command built broke its contract: the input let it through.
         raise ServiceError.invalid(error.fields) from None
+    except Unreadable:
+        # A key destroyed by an erasure: what it sealed is gone for good.
+        raise ServiceError.make(409, "conflict", "This data was erased: its key is "
+                                "destroyed.") from None
 
 
 def _entry(schema: type[Schema] | None, payload_required: bool) -> Callable[[F], F]:

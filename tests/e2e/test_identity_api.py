@@ -265,6 +265,9 @@ def test_an_erased_member_is_ciphertext_only(org):
     assert org.as_member(mentee).get(f"/v1/members/{mentee}").status == 404, \
         "an erased member no longer acts"
     assert org.post(f"/v1/members/{mentee}/erasure", {"confirm": True}).status == 409
+    for change in ({"display_name": "Someone"}, {"languages": ["fr"]}):
+        edited = org.call("PATCH", f"/v1/members/{mentee}", json=change)
+        assert edited.status == 409 and edited.fields() == ["member_id"], edited.body
 
 
 def test_an_export_returns_everything_identity_holds(org):

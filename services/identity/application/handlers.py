@@ -190,6 +190,10 @@ def update_member(uow: UnitOfWork, keyring: Keyring, now: datetime, actor: Actor
                   member_id: str, payload: dict[str, Any]) -> dict[str, Any]:
     member = member_for(uow, actor, member_id)
     _refuse_if_excluded(uow, member)
+    if member.erased:
+        # Before sealing: her key is destroyed, and is never issued again.
+        raise Conflict("This member's personal data was erased: she can no longer be "
+                       "changed.", field="member_id")
     key_id = member_key_id(member_id)
     changes = {name: (keyring.seal(uow.conn, key_id, value)
                       if name in SEALED_FIELDS and value is not None else value)
