@@ -78,3 +78,29 @@ def test_the_story_with_the_moderation_consumer_killed_between_report_and_decisi
     assert_every_effect(seen)
     assert len(seen["cases_before_decision"]) == 1, "nothing doubled"
     assert seen["cases_before_decision"][0]["reports"] == 1, "nothing lost, nothing doubled"
+
+
+def test_a_member_can_report_while_moderation_is_down(org):
+    """Sessions keeps moderation's public key: with moderation down (and sessions
+    just restarted, its memory empty), a report is still sealed, filed and kept on
+    Kafka until moderation comes back and opens the case."""
+    from services.eventcore.testing import wait_until
+    from tests.e2e.moderation import case_of, enrol
+    from tests.e2e.pairs import form_pair
+
+    mentor, mentee = org.ready_member("mentor"), org.ready_member("mentee")
+    pair = form_pair(org, mentor, org, mentee)
+    as_her = org.as_member(mentee)
+    as_her.post(f"/v1/pairs/{pair}/reports", {"details": "A first offer"}).ok()
+    kill("sessions")
+    try:
+        restart()  # sessions comes back with an empty memory...
+        kill("moderation")  # ...and moderation goes down for the report
+        wait_until(lambda: as_her.get(f"/v1/pairs/{pair}").status == 200, what="sessions")
+        filed = as_her.post(f"/v1/pairs/{pair}/reports", {"details": "A second offer"})
+        assert filed.status == 201, filed.body
+    finally:
+        restart()
+    (case,) = case_of(enrol(), mentor)
+    wait_until(lambda: enrol().get(f"/v1/cases/{case['case_id']}").ok()["reports"] == 2,
+               what="both reports in the case")

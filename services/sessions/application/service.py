@@ -32,7 +32,7 @@ from services.servicekit.keys import KeyringProvider
 from services.servicekit.metrics import ServiceMetrics
 from services.servicekit.rpc import command, internal, query
 from services.servicekit.timers import configured_timer
-from services.sessions.application import handlers, metrics, views
+from services.sessions.application import handlers, metrics, moderators, views
 from services.sessions.application.handlers import PairCommands, new_id
 from services.sessions.application.moderators import seal_for_moderators
 from services.sessions.domain import (
@@ -54,7 +54,8 @@ DIRECTORY = MemberDirectory()
 class SessionsService:
     name = "sessions"
 
-    uow = UnitOfWorkProvider(catalogue, projections=(READ_MODEL, DIRECTORY))
+    uow = UnitOfWorkProvider(catalogue, projections=(READ_MODEL, DIRECTORY),
+                             tables=(moderators.install,))
     keyring = KeyringProvider()
     clock = ClockProvider()
     metrics = ServiceMetrics()
@@ -234,7 +235,7 @@ class SessionsService:
         """Either member reports the other (R9); the details are sealed for moderators
         before the transaction starts (an RPC is no thing to hold a transaction for)."""
         actor.as_member()
-        sealed = seal_for_moderators(self.moderation.public_key, payload["details"])
+        sealed = seal_for_moderators(self.uow, self.moderation.public_key, payload["details"])
         report_id = new_id()
         result = self._pair_command(
             lambda c: c.report_solicitation(actor, pair_id, payload, sealed, report_id))[0]
