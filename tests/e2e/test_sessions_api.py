@@ -568,3 +568,29 @@ def test_the_programme_report_is_aggregates_of_three_pairs_or_more(make_pair, ne
     assert withheld["active_pairs"] == {"suppressed": True, "reason": "fewer than 3 pairs"}
     assert pairs[0].pair_id not in str(report)
     refused(pairs[0].as_mentee.get("/v1/programme-report"), 403, "X-Acting-Member")
+
+
+def test_r3_a_member_whose_charter_is_stale_holds_no_session_but_may_still_report(
+        operator, org):
+    """R3: after a new charter version, a member holds sessions again only once she
+    accepted it; reporting a solicitation (R1) is never held back."""
+    mentor, mentee = org.ready_member("mentor"), org.ready_member("mentee")
+    pair = form_pair(org, mentor, org, mentee)
+    as_her = org.as_member(mentee)
+    current = org.get("/v1/charter").ok()
+    operator.post("/v1/operator/charters", {
+        "text": current["text"] + f"\n(revised {uuid.uuid4().hex[:6]})",
+        "mentor_commitments": current["commitments"]["mentor"],
+        "mentee_commitments": current["commitments"]["mentee"]}).ok()
+
+    def refused() -> bool:
+        answer = as_her.post(f"/v1/pairs/{pair}/held-sessions", {
+            "started_at": datetime.now(UTC).isoformat(), "duration_minutes": 60,
+            "modality": "remote"})
+        return answer.status == 422 and answer.body.get("rule") == "R3"
+
+    wait_until(refused, what="sessions to refuse a stale charter (R3)")
+    assert as_her.post(f"/v1/pairs/{pair}/reports", {"details": "A paid offer"}).status == 201
+    as_her.accept_charter().ok()
+    wait_until(lambda: as_her.post(f"/v1/pairs/{pair}/notes", {"text": "Back"}).status == 201,
+               what="sessions to see her accept the new version")

@@ -18,7 +18,7 @@ from typing import Any
 from services.eventcore.database import UnitOfWork
 from services.servicekit.actor import Actor
 from services.servicekit.crypto import Keyring, pair_key_id
-from services.servicekit.errors import NotFound
+from services.servicekit.errors import NotFound, RuleViolation
 from services.sessions.application import views
 from services.sessions.domain import Pair, no_such_pair
 from services.sessions.storage import queries
@@ -140,9 +140,13 @@ class PairCommands:
         self.uow.save(pair)
         return {"id": recorded_id, "pair_id": pair.id, "version": pair.version}
 
-    def run(self, actor: Actor, pair_id: str,
-            decide: Callable[[Pair, str], str]) -> dict[str, Any]:
+    def run(self, actor: Actor, pair_id: str, decide: Callable[[Pair, str], str],
+            charter_required: bool = True) -> dict[str, Any]:
         pair, member_id = member_pair(self.uow, actor, pair_id)
+        if charter_required and not queries.charter_is_current(self.uow.conn, member_id):
+            # R3: taking part means accepting the charter, in its current version.
+            raise RuleViolation("R3", "Accept the current charter first: a member holds "
+                                "sessions only under the charter in force.", field="charter")
         self.organisations = pair.organisation_ids
         return self._done(pair, decide(pair, member_id))
 
@@ -276,7 +280,8 @@ class PairCommands:
                                      self.now)
             return report_id
 
-        return self.run(actor, pair_id, decide)
+        # R1 before R3: whoever was solicited can always say so.
+        return self.run(actor, pair_id, decide, charter_required=False)
 
 
 def export_member(uow: UnitOfWork, keyring: Keyring, actor: Actor,

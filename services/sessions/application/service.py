@@ -297,6 +297,12 @@ class SessionsService:
             DIRECTORY.apply(uow.conn, event)
             handlers.open_awaiting(uow, event.data["member_id"])
 
+    @domain_event_handler("identity", ("CharterPublished", "CharterAccepted"))
+    def on_charter(self, event: DomainEvent) -> None:
+        """R3: who holds sessions under the charter in force."""
+        with self.uow() as uow:
+            DIRECTORY.apply(uow.conn, event)
+
     @domain_event_handler("matching", "PairFormed")
     def on_pair_formed(self, event: DomainEvent) -> None:
         d = catalogue.validate(event.name, event.version, event.data)

@@ -151,7 +151,12 @@ DIRECTORY_DDL = """
 CREATE TABLE IF NOT EXISTS members (
     member_id        uuid PRIMARY KEY,
     organisation_id  uuid NOT NULL,
-    role             text NOT NULL
+    role             text NOT NULL,
+    accepted_charter integer           -- R3: the last charter version she accepted
+);
+ALTER TABLE members ADD COLUMN IF NOT EXISTS accepted_charter integer;
+CREATE TABLE IF NOT EXISTS charter_versions (
+    charter_version  integer PRIMARY KEY  -- R3: every version identity published
 );
 -- Not a projection: matching's PairFormed events without organisations (v1) whose
 -- members identity's events have not brought yet (two topics, no order between
@@ -372,9 +377,10 @@ class PairsReadModel(EventProjection):
 
 
 class MemberDirectory(EventProjection):
-    """Each member's organisation and role, from identity (v1 arrives upcast to v2)."""
+    """Each member's organisation, role and accepted charter version, and the charter
+    versions published, from identity (v1 arrives upcast to v2)."""
 
-    tables = ("members",)
+    tables = ("members", "charter_versions")
 
     def create(self, conn: psycopg.Connection) -> None:
         conn.execute(DIRECTORY_DDL)
@@ -386,6 +392,16 @@ class MemberDirectory(EventProjection):
             "ON CONFLICT DO NOTHING",
             (d["member_id"], d["organisation_id"], d["role"]),
         )
+
+    def on_CharterPublished(self, conn: psycopg.Connection, e: DomainEvent) -> None:
+        conn.execute("INSERT INTO charter_versions (charter_version) VALUES (%s) "
+                     "ON CONFLICT DO NOTHING", (e.data["charter_version"],))
+
+    def on_CharterAccepted(self, conn: psycopg.Connection, e: DomainEvent) -> None:
+        # Keyed by member on one partition, by charter on another: an acceptance may
+        # arrive before the publication it accepts, and keeps the highest version.
+        conn.execute("UPDATE members SET accepted_charter = greatest(accepted_charter, %s) "
+                     "WHERE member_id = %s", (e.data["charter_version"], e.data["member_id"]))
 
 
 #: What ``python -m services.eventcore.rebuild sessions`` rebuilds, and from where.

@@ -65,6 +65,16 @@ def member_organisation(conn: psycopg.Connection, member_id: str) -> str | None:
     return row[0] if row else None
 
 
+def charter_is_current(conn: psycopg.Connection, member_id: str) -> bool:
+    """R3: she accepted the latest charter version identity published (a version she
+    accepted that sessions has not seen published yet counts as the latest)."""
+    row = conn.execute(
+        "SELECT m.accepted_charter IS NOT NULL AND m.accepted_charter >= "
+        "coalesce((SELECT max(charter_version) FROM charter_versions), 0) "
+        "FROM members m WHERE m.member_id = %s", (member_id,)).fetchone()
+    return bool(row and row[0])
+
+
 def open_pairs_of(conn: psycopg.Connection, member_id: str) -> list[str]:
     """The open pairs a member is in (R2: all closed when she is excluded)."""
     found = conn.execute("SELECT pair_id::text FROM pairs WHERE status = 'open' "

@@ -15,6 +15,7 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import psycopg
 import pytest
 from nameko.testing.services import entrypoint_hook
 from prometheus_client import REGISTRY
@@ -23,6 +24,7 @@ from contracts.examples import example
 from services.eventcore.testing import wait_until
 from services.servicekit.actor import Actor
 from services.sessions.application.service import SessionsService
+from services.sessions.storage import queries
 
 #: The pair is formed on a Monday morning (UTC).
 FORMED = datetime(2026, 1, 5, 10, tzinfo=UTC)
@@ -34,10 +36,14 @@ def world(isolated_service) -> dict[str, Any]:
     service = isolated_service(
         SessionsService, consumes=("identity", "matching", "moderation"),
         config={"CADENCE_CHECK_SECONDS": TICK}, clock_start=FORMED)
+    def charter_current(member_id: str) -> bool:
+        with psycopg.connect(service.database_url) as conn:
+            return queries.charter_is_current(conn, member_id)
+
     return {"container": service.container, "clock": service.clock,
             "publish": service.publish, "store_events": service.store_events,
             "topic_events": service.topic_events, "sessions_topic": service.topics["sessions"],
-            "settings": service.settings}
+            "settings": service.settings, "charter_current": charter_current}
 
 
 def member_registered(version: int, member_id: str, organisation_id: str,
@@ -47,6 +53,15 @@ def member_registered(version: int, member_id: str, organisation_id: str,
     if version == 2 and role == "mentee":
         data.update(capacity=None)
     return data
+
+
+def publish_charter(world: dict[str, Any], member_id: str, role: str) -> None:
+    """R3: the charter in force, and her acceptance of it (sessions waits for it)."""
+    published = example("CharterPublished", 1)
+    world["publish"]("identity", "CharterPublished", 1, published["charter_id"], published)
+    world["publish"]("identity", "CharterAccepted", 1, member_id, example(
+        "CharterAccepted", 1) | {"member_id": member_id, "role": role,
+                                 "commitments": published[f"{role}_commitments"]})
 
 
 def overdue_gauge(organisation_id: str) -> float | None:
@@ -69,6 +84,10 @@ def test_a_46_day_gap_makes_the_pair_overdue_once_and_a_session_restores_it_once
     world["publish"]("identity", "MemberRegistered", 1, mentee,  # v1, read upcast
                      member_registered(1, mentee, organisation, "mentee"))
     wait_until(lambda: world["store_events"]("PairOpened") == 1, what="the pair to open")
+    publish_charter(world, mentor, "mentor")
+    publish_charter(world, mentee, "mentee")
+    wait_until(lambda: world["charter_current"](mentor) and world["charter_current"](mentee),
+               what="sessions to know both accepted the charter")
 
     as_mentee = Actor.member(organisation, mentee, "mentee").to_dict()
     as_mentor = Actor.member(organisation, mentor, "mentor").to_dict()
