@@ -9,7 +9,10 @@ The ``type`` carries the event name *and* its schema version, so a consumer
 knows which schema (and which upcasters) apply before reading ``data``.
 Extensions: ``partnerorg`` (absent for platform-level events, e.g. the
 charter) and ``aggregateversion`` (the event's position in its aggregate's
-stream, >= 1). Kafka key = ``subject``.
+stream, >= 1). Kafka key = ``subject``. Moderation's events also carry their
+link in its hash-chained log: ``chainpos`` (the event's position in the log),
+``chainprev`` (the hash of the event before) and ``chainhash`` (its own), so
+that the chain can be checked from the topic alone, outside the database.
 
 This module checks the envelope only; ``contracts.catalogue`` checks ``data``.
 """
@@ -50,7 +53,8 @@ _SOURCE = re.compile(SOURCE_PATTERN)
 
 #: CloudEvents: extension names are lowercase a-z0-9, at most 20 characters.
 EXTENSION_NAME = re.compile(r"^[a-z0-9]{1,20}$")
-EXTENSIONS = ("partnerorg", "aggregateversion")
+EXTENSIONS = ("partnerorg", "aggregateversion", "chainpos", "chainprev", "chainhash")
+_HASH = r"^[0-9a-f]{64}$"
 
 #: Kafka keys are the subject: bounded, and never empty.
 MAX_SUBJECT = 200
@@ -82,6 +86,9 @@ class CloudEvent:
     data: dict[str, Any]
     aggregateversion: int
     partnerorg: str | None = None
+    chainpos: int | None = None
+    chainprev: str | None = None
+    chainhash: str | None = None
     datacontenttype: str = DATACONTENTTYPE
     specversion: str = SPECVERSION
 
@@ -137,10 +144,11 @@ class CloudEvent:
         return dt.datetime.fromisoformat(self.time)
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON object; an absent ``partnerorg`` is left out, not null."""
+        """The JSON object; an absent extension is left out, not null."""
         out = {f.name: getattr(self, f.name) for f in fields(self)}
-        if out["partnerorg"] is None:
-            del out["partnerorg"]
+        for name in ("partnerorg", "chainpos", "chainprev", "chainhash"):
+            if out[name] is None:
+                del out[name]
         return out
 
 
@@ -213,6 +221,11 @@ class _EnvelopeSchema(Schema):
     data = mfields.Dict(keys=mfields.String(), required=True)
     partnerorg = Id(load_default=None, allow_none=True)
     aggregateversion = Integer(required=True, validate=validate.Range(min=1))
+    chainpos = Integer(load_default=None, allow_none=True, validate=validate.Range(min=1))
+    chainprev = mfields.String(load_default=None, allow_none=True,
+                               validate=validate.Regexp(_HASH, error="Not a SHA-256 (hex)."))
+    chainhash = mfields.String(load_default=None, allow_none=True,
+                               validate=validate.Regexp(_HASH, error="Not a SHA-256 (hex)."))
 
     @validates_schema
     def _one_context(self, body: dict[str, Any], **kwargs: Any) -> None:

@@ -176,3 +176,34 @@ def test_an_unknown_case_is_404_and_a_stale_version_409(first, reported):
     stale = first.post(f"/v1/cases/{case['case_id']}/confirmations",
                        {**CONFIRM, "seen_version": case["version"] + 5})
     assert stale.status == 409 and stale.fields() == ["case_version"]
+
+
+def test_the_chain_can_be_checked_from_the_topic_alone(first, second, reported):
+    """Each moderation event leaves for Kafka carrying its link: outside the database
+    (out of reach of whoever could rewrite it), every link re-computes from the event
+    as published, and each follows the one before."""
+    from contracts import envelope
+    from services.moderation.domain.chain import StoredEvent, link_hash
+    from tests.e2e.test_privacy import topic_bytes
+
+    _, mentor, _, _ = reported
+    (case,) = case_of(first, mentor)
+    vote = first.post(f"/v1/cases/{case['case_id']}/confirmations",
+                      {**CONFIRM, "seen_version": case["version"]}).ok()
+
+    def chained() -> list:
+        events = [envelope.decode(value) for _, value in topic_bytes("moderation.events")]
+        ours = [e for e in events if e.chainpos is not None and e.subject == case["case_id"]]
+        return ours if len(ours) >= vote["version"] else None
+
+    ours = wait_until(chained, timeout=30, what="the case's events on Kafka")
+    for event in ours:
+        stored = StoredEvent(event.chainpos, event.subject, event.aggregateversion, event.id,
+                             event.event_name, event.event_version, event.data,
+                             event.partnerorg, event.time)
+        assert link_hash(event.chainprev, stored) == event.chainhash, event.event_name
+    everything = sorted({e.chainpos: e for e in (envelope.decode(v) for _, v in
+                         topic_bytes("moderation.events")) if e.chainpos}.values(),
+                        key=lambda e: e.chainpos)
+    follows = {later.chainprev for later in everything[1:]}
+    assert all(e.chainhash in follows for e in everything[:-1]), "each link follows the last"

@@ -3,9 +3,12 @@ back to verify (``read_chain``). The chain itself is pure: ``domain.chain``."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import psycopg
 from psycopg.rows import dict_row
 
+from contracts import envelope
 from services.eventcore.events import RecordedEvent
 from services.moderation.domain.chain import (
     EMPTY,
@@ -68,6 +71,23 @@ class ChainHook:
             )
         conn.execute("UPDATE chain_head SET position = %s, hash = %s WHERE id = 1",
                      (new_head.position, new_head.hash))
+        _carry_links(conn, links)
+
+
+def _carry_links(conn: psycopg.Connection, links: list[ChainLink]) -> None:
+    """Each event leaves for Kafka carrying its link (``chainpos``, ``chainprev``,
+    ``chainhash``): the chain can then be checked from the topic, out of reach of
+    whoever could rewrite the database. Same transaction: the outbox row is not yet
+    visible to the relay."""
+    for link in links:
+        row = conn.execute("SELECT id, payload FROM outbox WHERE event_position = %s",
+                           (link.position,)).fetchone()
+        if row is None:
+            continue
+        chained = replace(envelope.decode(bytes(row[1])), chainpos=link.position,
+                          chainprev=link.previous_hash, chainhash=link.hash)
+        conn.execute("UPDATE outbox SET payload = %s WHERE id = %s",
+                     (envelope.encode(chained), row[0]))
 
 
 def read_chain(conn: psycopg.Connection) -> tuple[list[ChainRow], ChainHead]:
