@@ -243,8 +243,19 @@ _SCHEMA = _EnvelopeSchema()
 
 
 def _check(body: dict[str, Any]) -> dict[str, Any]:
+    """The known attributes, checked. An unknown attribute that is a well-formed
+    extension (lower-case letters and digits, e.g. a tracing ``traceparent``, or one
+    a newer producer added) is ignored, as CloudEvents asks of receivers: a rolling
+    upgrade must not turn every event into a dead letter. Any other is refused."""
+    known = {name for name in _SCHEMA.fields}
+    foreign = [name for name in body if name not in known]
+    malformed = [name for name in foreign if not EXTENSION_NAME.match(str(name))]
+    if malformed:
+        raise EnvelopeError("malformed CloudEvent", {
+            str(name): ["Not an attribute of this envelope, nor an extension name."]
+            for name in malformed})
     try:
-        return _SCHEMA.load(body)
+        return _SCHEMA.load({k: v for k, v in body.items() if k in known})
     except ValidationError as error:
         raise EnvelopeError("malformed CloudEvent", flatten(error.messages)) from error
 

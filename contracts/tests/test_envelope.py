@@ -178,10 +178,16 @@ def test_a_bad_attribute_is_named(field, value):
     assert field in str(error)
 
 
-def test_an_unknown_attribute_is_named():
+def test_an_unknown_extension_is_ignored_and_anything_else_named():
+    """CloudEvents receivers tolerate extensions they do not know (a tracing header, an
+    attribute a newer producer added); a name that cannot be an extension is refused."""
+    plain = body()
+    tolerated = {**plain, "traceparent": "00-abc"}
+    assert envelope.decode(json.dumps(tolerated).encode()) == envelope.decode(
+        json.dumps(plain).encode())
     bad = body()
-    bad["traceparent"] = "00-abc"
-    assert list(decode_error(bad).fields) == ["traceparent"]
+    bad["Trace-Parent"] = "00-abc"
+    assert list(decode_error(bad).fields) == ["Trace-Parent"]
 
 
 def test_a_null_partnerorg_reads_as_absent():

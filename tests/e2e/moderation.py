@@ -21,7 +21,8 @@ from services.gateway.client import PartnerApi
 from services.moderation.client import enrol, moderation_url, moderator_api
 from services.servicekit.crypto import box_seal
 
-__all__ = ["case_of", "enrol", "moderation_url", "moderator_api", "publish_report"]
+__all__ = ["case_of", "enrol", "moderation_url", "moderator_api", "publish_report",
+           "redeliver"]
 
 
 def moderators_public_key() -> dict[str, str]:
@@ -33,7 +34,8 @@ def moderators_public_key() -> dict[str, str]:
 def publish_report(reporter_id: str, reported_id: str, organisation_id: str,
                    details: str = "She offered paid coaching sessions",
                    report_id: str | None = None, pair_id: str | None = None) -> dict[str, Any]:
-    conf = stack_settings.load()
+    """A report as sessions publishes it; the returned data carries ``_raw``, the
+    published bytes, for a test to deliver the very same event again."""
     key = moderators_public_key()
     pair_id = pair_id or str(uuid.uuid4())
     data = {
@@ -48,13 +50,19 @@ def publish_report(reporter_id: str, reported_id: str, organisation_id: str,
     event = envelope.CloudEvent.new(context="sessions", name="CommercialSolicitationReported",
                                     version=2, subject=pair_id, data=data,
                                     aggregate_version=1, partner_org=organisation_id)
+    raw = envelope.encode(event)
+    redeliver(pair_id, raw)
+    return {**data, "_raw": raw}
+
+
+def redeliver(pair_id: str, raw: bytes) -> None:
+    """Put these exact bytes on sessions' topic (a first delivery, or a redelivery)."""
+    conf = stack_settings.load()
     producer = KafkaProducer(bootstrap_servers=conf.kafka_bootstrap, acks="all")
     try:
-        producer.send(conf.topic("sessions"), key=pair_id.encode(),
-                      value=envelope.encode(event)).get(timeout=30)
+        producer.send(conf.topic("sessions"), key=pair_id.encode(), value=raw).get(timeout=30)
     finally:
         producer.close()
-    return data
 
 
 def case_of(moderator: PartnerApi, member_id: str, status: str | None = None,

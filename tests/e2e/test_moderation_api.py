@@ -11,7 +11,7 @@ import pytest
 
 from services.eventcore.testing import wait_until
 from services.gateway.client import PartnerApi
-from tests.e2e.moderation import case_of, enrol, moderator_api, publish_report
+from tests.e2e.moderation import case_of, enrol, moderator_api, publish_report, redeliver
 
 CONFIRM = {"reason": "services_offered", "rationale": "Paid coaching offered at session 2"}
 DISMISS = {"reason": "not_commercial", "rationale": "A free book recommendation"}
@@ -54,9 +54,9 @@ def test_a_report_opens_a_case_with_its_evidence_for_moderators_only(first, repo
 
 
 def test_a_replayed_report_never_opens_a_second_case_and_a_new_one_joins(first, reported):
-    org, mentor, mentee, report = reported
+    org, mentor, _, report = reported
     case_of(first, mentor)
-    publish_report(mentee, mentor, org.organisation_id, report_id=report["report_id"])
+    redeliver(report["pair_id"], report["_raw"])  # the very same event, delivered again
     other = org.ready_member("mentee")
     publish_report(other, mentor, org.organisation_id, details="Asked me to buy her book")
 

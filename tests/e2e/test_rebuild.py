@@ -18,7 +18,7 @@ from services.eventcore import settings as stack_settings
 from services.eventcore.rebuild import rebuild_all
 
 #: The contexts whose services are running with projections to rebuild.
-CONTEXTS = ["identity", "matching", "sessions"]
+CONTEXTS = ["identity", "matching", "sessions", "moderation"]
 
 
 def snapshot(conn: psycopg.Connection, tables: tuple[str, ...]) -> dict[str, list[str]]:
