@@ -108,3 +108,41 @@ def test_identity_stores_her_values_sealed(marked):
     for marker in marked["markers"]:
         assert marker.lower() not in stored.lower()
         assert marker.lower() not in row.lower()
+
+
+def test_reports_and_decisions_travel_sealed_and_are_never_logged(org):
+    """R8 for moderation: a report's details and a moderator's rationale are sealed on
+    Kafka (sessions' and moderation's topics), and in no log or metrics page."""
+    from services.eventcore.testing import wait_until
+    from tests.e2e.moderation import case_of, enrol
+    from tests.e2e.pairs import form_pair
+
+    tag = uuid.uuid4().hex[:10]
+    details, rationale = f"Marker{tag}Details", f"Marker{tag}Rationale"
+    mentor, mentee = org.ready_member("mentor"), org.ready_member("mentee")
+    pair = form_pair(org, mentor, org, mentee)
+    org.as_member(mentee).post(f"/v1/pairs/{pair}/reports", {"details": details}).ok()
+    moderator = enrol()
+    (case,) = case_of(moderator, mentor)
+    moderator.post(f"/v1/cases/{case['case_id']}/confirmations", {
+        "reason": "services_offered", "rationale": rationale,
+        "seen_version": case["version"]}).ok()
+    assert moderator.get(f"/v1/cases/{case['case_id']}").ok()["votes_cast"][0][
+        "rationale"] == rationale, "moderators read it"
+
+    def vote_on_kafka() -> bool:
+        from contracts import envelope
+
+        return any(e.event_name == "ExclusionConfirmed" and e.subject == case["case_id"]
+                   for e in (envelope.decode(v) for _, v in topic_bytes("moderation.events")))
+
+    wait_until(vote_on_kafka, what="the vote on moderation.events")
+    everything = b"\n".join(v for topic in ("sessions.events", "moderation.events")
+                            for _, v in topic_bytes(topic))
+    for marker in (details, rationale):
+        assert marker.encode() not in everything, f"{marker} on Kafka in plaintext"
+        for path in sorted((ROOT / ".stack" / "logs").glob("*.log")):
+            assert marker not in path.read_text(errors="replace"), f"{marker} in {path.name}"
+        for port in (9113, 9114):
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as page:
+                assert marker not in page.read().decode(), f"{marker} in :{port}/metrics"
