@@ -66,6 +66,15 @@ class Actor:
             )
         return self
 
+    def as_admin(self) -> str:
+        """The organisation's own id, for what only its admins do: the organisation
+        itself, not one of its members acting (no X-Acting-Member)."""
+        organisation_id = self.in_organisation()
+        if self.kind != "organisation":
+            raise Forbidden("This is for the organisation itself (its admins), without "
+                            "X-Acting-Member.", field="X-Acting-Member")
+        return organisation_id
+
     def in_organisation(self) -> str:
         """The organisation whose data the call may see (organisation or its member)."""
         if self.kind not in ("organisation", "member") or not self.organisation_id:

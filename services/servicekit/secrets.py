@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hmac
 import os
 import secrets as random
 from pathlib import Path
@@ -44,6 +45,14 @@ def load_text(name: str) -> str:
         raise SecretError(f"secret {name!r} is missing ({path}): `make up` creates it") from None
     except OSError as exc:
         raise SecretError(f"secret {name!r} is unreadable ({path}): {exc.strerror}") from None
+
+
+def is_operator(credential: str | None) -> bool:
+    """Whether a bearer credential is the platform operator's (compared in constant
+    time: the comparison must not tell how much of a guess was right)."""
+    if not credential:
+        return False
+    return hmac.compare_digest(credential.encode(), load_text("operator").encode())
 
 
 def load(name: str) -> bytes:

@@ -22,7 +22,7 @@ from services.identity.storage import queries
 from services.servicekit import credentials as api_keys
 from services.servicekit.actor import Actor
 from services.servicekit.crypto import Keyring, fingerprint, member_key_id
-from services.servicekit.errors import Conflict, Forbidden, NotFound, RuleViolation
+from services.servicekit.errors import Conflict, NotFound, RuleViolation
 
 SEED_TEXT = Path(__file__).resolve().parents[1] / "charter" / "v1.fr.txt"
 
@@ -143,7 +143,7 @@ def charter_view(conn: psycopg.Connection, version: CharterVersion) -> dict[str,
 
 def register_member(uow: UnitOfWork, keyring: Keyring, now: datetime, actor: Actor,
                     payload: dict[str, Any]) -> dict[str, Any]:
-    organisation_id = _as_organisation(actor)
+    organisation_id = actor.as_admin()
     identity = fingerprint(payload["email"])
     refuse_excluded(identity, queries.fingerprint_excluded(uow.conn, identity))  # R2
     if not queries.claim_registration(uow.conn, organisation_id, payload["role"], identity):
@@ -159,13 +159,6 @@ def register_member(uow: UnitOfWork, keyring: Keyring, now: datetime, actor: Act
     uow.save(member)
     return {"member_id": member_id, "version": member.version}
 
-
-def _as_organisation(actor: Actor) -> str:
-    """What only the organisation itself does (its admins), not a member."""
-    if actor.kind != "organisation" or not actor.organisation_id:
-        raise Forbidden("Only the organisation itself does this, without X-Acting-Member.",
-                        field="X-Acting-Member")
-    return actor.organisation_id
 
 
 def member_for(uow: UnitOfWork, actor: Actor, member_id: str) -> Member:

@@ -9,7 +9,6 @@ from moderation's ``MemberExcluded`` and ``ProfileFlagged`` (R2).
 
 from __future__ import annotations
 
-import hmac
 import uuid
 from typing import Any
 
@@ -59,7 +58,7 @@ class IdentityService:
     def authenticate(self, credential: str, acting_member: str | None = None) -> dict[str, Any]:
         """The acting party of a bearer credential, or 401; with ``acting_member``,
         one of the organisation's members who may act (403 if excluded, R2)."""
-        if _is_operator(credential):
+        if secrets.is_operator(credential):
             if acting_member:
                 raise Forbidden("The operator acts for no member.", field="X-Acting-Member")
             return Actor.operator().to_dict()
@@ -92,10 +91,7 @@ class IdentityService:
 
     @query()
     def get_organisation(self, actor: Actor, payload: dict[str, Any]) -> dict[str, Any]:
-        organisation_id = actor.in_organisation()
-        if actor.kind != "organisation":
-            raise Forbidden("An organisation's settings are for its admins, without "
-                            "X-Acting-Member.", field="X-Acting-Member")
+        organisation_id = actor.as_admin()
         with self.uow() as uow:
             row = queries.organisation(uow.conn, organisation_id)
             if row is None:
@@ -115,7 +111,7 @@ class IdentityService:
     def issue_api_key(self, actor: Actor, payload: Any,
                       organisation_id: str | None = None) -> dict[str, Any]:
         """A new key: for the organisation itself (rotation) or, by the operator, for any."""
-        target = organisation_id if actor.kind == "operator" else _admin(actor)
+        target = organisation_id if actor.kind == "operator" else actor.as_admin()
         if target is None:
             raise NotFound("No such organisation.", field="organisation_id")
         now = self.clock.now()
@@ -124,7 +120,7 @@ class IdentityService:
     @command(api.RevokeApiKey)
     def revoke_api_key(self, actor: Actor, payload: dict[str, Any],
                        key_id: str) -> dict[str, Any]:
-        organisation_id = _admin(actor)
+        organisation_id = actor.as_admin()
         now = self.clock.now()
         result = self.uow.run(lambda uow: handlers.revoke_api_key(
             uow, now, organisation_id, key_id, payload["reason"]))
@@ -133,7 +129,7 @@ class IdentityService:
 
     @command(api.SetMatchingPolicy)
     def set_matching_policy(self, actor: Actor, payload: dict[str, Any]) -> dict[str, Any]:
-        organisation_id = _admin(actor)
+        organisation_id = actor.as_admin()
         now = self.clock.now()
         return self.uow.run(lambda uow: handlers.set_matching_scope(
             uow, now, organisation_id, payload["matching_scope"]))
@@ -186,7 +182,7 @@ class IdentityService:
 
     @query(api.MemberQuery)
     def list_members(self, actor: Actor, payload: dict[str, Any]) -> dict[str, Any]:
-        organisation_id = _admin(actor)
+        organisation_id = actor.as_admin()
         now = self.clock.now()
 
         def read(uow: Any) -> dict[str, Any]:
@@ -268,22 +264,8 @@ def _is_uuid(value: str) -> bool:
     return True
 
 
-def _is_operator(credential: str | None) -> bool:
-    if not credential:
-        return False
-    expected = secrets.load_text("operator")
-    return hmac.compare_digest(credential.encode(), expected.encode())
-
 
 def _operator_only(actor: Actor) -> None:
     if actor.kind != "operator":
         raise Forbidden("This is the platform operator's.", field="Authorization")
 
-
-def _admin(actor: Actor) -> str:
-    """The organisation's own id, for what only its admins do (no acting member)."""
-    organisation_id = actor.in_organisation()
-    if actor.kind != "organisation":
-        raise Forbidden("Only the organisation itself does this, without X-Acting-Member.",
-                        field="X-Acting-Member")
-    return organisation_id

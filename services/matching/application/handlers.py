@@ -31,7 +31,7 @@ from services.matching.domain.suggestions import MentorIndex
 from services.matching.domain.weights import MatchingConfig
 from services.matching.storage import queries
 from services.servicekit.actor import Actor
-from services.servicekit.errors import Forbidden, Invalid, NotFound
+from services.servicekit.errors import Invalid, NotFound
 
 
 def new_id() -> str:
@@ -47,14 +47,6 @@ def _save(uow: UnitOfWork, tally: Tally, pair: Pair) -> None:
 
 # -- who is asking ---------------------------------------------------------------------------
 
-
-def admin(actor: Actor) -> str:
-    """The organisation's own id, for what only its admins do (no acting member)."""
-    organisation_id = actor.in_organisation()
-    if actor.kind != "organisation":
-        raise Forbidden("Only the organisation itself does this, without X-Acting-Member.",
-                        field="X-Acting-Member")
-    return organisation_id
 
 
 def _own_member(uow: UnitOfWork, actor: Actor, member_id: str, field: str) -> Candidate:
@@ -269,7 +261,7 @@ def propose_cohort(uow: UnitOfWork, tally: Tally, config: MatchingConfig, now: d
     it assigns: if a load or a mentee's pair changed meanwhile the whole cohort is
     computed again (``ConcurrencyConflict``: ``uow.run`` retries from scratch).
     """
-    organisation_id = admin(actor)
+    organisation_id = actor.as_admin()
     charter = queries.current_charter(uow.conn)
     mentees = intake(queries.organisation_mentees(uow.conn, organisation_id),
                      organisation_id=organisation_id,

@@ -11,7 +11,6 @@ Every append is hash-chained (``storage.chain.ChainHook``), in its transaction.
 
 from __future__ import annotations
 
-import hmac
 import logging
 import time
 import uuid
@@ -167,8 +166,7 @@ class ModerationService:
     def _authenticate(self, credential: str | None) -> str:
         """``"operator"`` or the moderator's id; a partner's key is refused like any
         stranger's (401)."""
-        if credential and hmac.compare_digest(credential.encode(),
-                                              secrets.load_text("operator").encode()):
+        if secrets.is_operator(credential):
             return "operator"
         prefix = credentials.prefix_of(credential or "", credentials.MODERATOR)
         with self.uow() as uow:
