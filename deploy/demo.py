@@ -49,6 +49,9 @@ class Story:
     #: moderation consumer before, and starts it again after: the report waits on Kafka).
     before_report_filed: Callable[[], None] | None = None
     after_report_filed: Callable[[], None] | None = None
+    #: Called once the case is open, before any decision (the fault test kills the
+    #: consumer there too: whatever it had not committed is delivered again).
+    after_case_opened: Callable[[], None] | None = None
 
     def step(self, title: str, where: str) -> None:
         self.say(f"\n== {title}\n   (where to look: {where})")
@@ -161,6 +164,8 @@ class Story:
         case = wait_for(lambda: self._open_case(), "moderation to open the case")
         self.case = case["case_id"]
         self.note("case", case, f"case {self.case} opened: {case['reports']} report(s)")
+        if self.after_case_opened is not None:
+            self.after_case_opened()
 
     def _open_case(self) -> dict[str, Any] | None:
         items = self.first.get("/v1/cases", params={"member_id": self.mentor}).ok()["items"]

@@ -40,9 +40,16 @@ BEGIN
     RAISE EXCEPTION 'the event log is append-only (% refused)', TG_OP
         USING ERRCODE = 'insufficient_privilege';
 END $$;
-DROP TRIGGER IF EXISTS events_append_only ON events;
-CREATE TRIGGER events_append_only BEFORE UPDATE OR DELETE ON events
-    FOR EACH ROW EXECUTE FUNCTION events_are_append_only();
+-- Created once: dropping and creating it again at every start would take an
+-- exclusive lock on the log, and stall every append behind a long transaction.
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = 'events_append_only'
+                   AND tgrelid = 'events'::regclass) THEN
+        CREATE TRIGGER events_append_only BEFORE UPDATE OR DELETE ON events
+            FOR EACH ROW EXECUTE FUNCTION events_are_append_only();
+    END IF;
+END $$;
 
 CREATE TABLE IF NOT EXISTS outbox (
     id              bigserial PRIMARY KEY,

@@ -1,10 +1,11 @@
-"""Pairs for the end-to-end tests, formed the way matching forms them: a
-``PairFormed`` CloudEvent on ``matching.events``.
+"""Pairs for the sessions tests, announced the way matching announces them: a
+``PairFormed`` CloudEvent on ``matching.events``, published by the test.
 
-Until the matching service runs in the stack, the tests publish the event
-themselves (as ``test_exclusion_registry`` publishes moderation's
-``MemberExcluded``); once it does, ``form_pair`` can go through its API instead
-and every caller stays as it is.
+Why not through matching's API: the sessions tests need pairs formed weeks ago
+(R5, R7 count from the formation), which no real request can backdate, and they
+test sessions' side of the contract, the event as consumed. The path through
+matching's API, end to end, is ``test_story``'s, ``test_member_export``'s and the
+isolation world's.
 """
 
 from __future__ import annotations

@@ -71,9 +71,15 @@ def restart() -> None:
 
 def test_the_story_with_the_moderation_consumer_killed_between_report_and_decision():
     """The consumer dies before the report reaches it, and comes back after: the
-    report waited on Kafka; the case is opened once, with the report once."""
+    report waited on Kafka. It dies again once the case is open, whatever it had not
+    yet committed to Kafka then is delivered again: still one case, one report."""
+
+    def kill_and_restart() -> None:
+        kill("moderation")
+        restart()
+
     story = Story(say=lambda _: None, before_report_filed=lambda: kill("moderation"),
-                  after_report_filed=restart)
+                  after_report_filed=restart, after_case_opened=kill_and_restart)
     seen = story.play()
     assert_every_effect(seen)
     assert len(seen["cases_before_decision"]) == 1, "nothing doubled"
