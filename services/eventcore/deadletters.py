@@ -18,26 +18,21 @@ import sys
 from collections import Counter
 
 from kafka import KafkaConsumer
-from kafka.structs import OffsetAndMetadata, TopicPartition
+from kafka.structs import OffsetAndMetadata
 
-from services.eventcore import kafka_clients, settings
+from services.eventcore import kafka_clients, settings, topics
 
 
 def _records(conf: settings.Settings, group: str, replay_group: str | None):
     topic = conf.dead_letter_topic(group)
     consumer = KafkaConsumer(bootstrap_servers=conf.kafka_bootstrap, group_id=replay_group,
                              enable_auto_commit=False, auto_offset_reset="earliest")
-    partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic)
-                                                          or ())]
+    partitions = topics.partitions_of(consumer, topic)
     ends = consumer.end_offsets(partitions)
     consumer.assign(partitions)
     if replay_group is None:
         consumer.seek_to_beginning(*partitions)
-    records = []
-    while any(consumer.position(tp) < ends[tp] for tp in partitions):
-        for batch in consumer.poll(timeout_ms=1000).values():
-            records.extend(batch)
-    return consumer, records, ends
+    return consumer, list(topics.read_until(consumer, ends, poll_ms=1000)), ends
 
 
 def list_(conf: settings.Settings, group: str) -> int:

@@ -23,9 +23,9 @@ from typing import Protocol
 
 import psycopg
 from kafka import KafkaConsumer
-from kafka.structs import TopicPartition
 from psycopg import sql
 
+from services.eventcore import topics
 from services.eventcore.events import DomainEvent
 from services.eventcore.store import Catalogue, EventStore
 
@@ -70,8 +70,8 @@ def store_events(conn: psycopg.Connection, store: EventStore) -> Iterator[Domain
 def topic_events(
     bootstrap: str, topic: str, catalogue: Catalogue, poll_ms: int = 500
 ) -> Iterator[DomainEvent]:
-    """Every event on ``topic`` up to its end offsets when called, partition by
-    partition, each once: a topic may hold an event twice (the relay resends what it
+    """Every event on ``topic`` up to its end offsets when called, each partition in
+    its order, each event once: a topic may hold an event twice (the relay resends what it
     had sent when it crashed; a dead letter is replayed), and a rebuild applies it
     once, as the live consumers' idempotency does. What cannot be decoded is
     skipped (the live consumer dead-letters it)."""
@@ -80,25 +80,18 @@ def topic_events(
     consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     seen: set[object] = set()
     try:
-        partitions = [TopicPartition(topic, p)
-                      for p in sorted(consumer.partitions_for_topic(topic) or ())]
+        partitions = topics.partitions_of(consumer, topic)
         ends = consumer.end_offsets(partitions)
-        for tp in partitions:
-            if not ends[tp]:
+        consumer.assign(partitions)
+        consumer.seek_to_beginning(*partitions)
+        for record in topics.read_until(consumer, ends, poll_ms):
+            try:
+                event = decode(record.value, catalogue)
+            except (ValueError, TypeError, KeyError):
                 continue
-            consumer.assign([tp])
-            consumer.seek_to_beginning(tp)
-            while consumer.position(tp) < ends[tp]:
-                for record in consumer.poll(timeout_ms=poll_ms).get(tp, []):
-                    if record.offset >= ends[tp]:
-                        break
-                    try:
-                        event = decode(record.value, catalogue)
-                    except (ValueError, TypeError, KeyError):
-                        continue
-                    if event.event_id not in seen:
-                        seen.add(event.event_id)
-                        yield event
+            if event.event_id not in seen:
+                seen.add(event.event_id)
+                yield event
     finally:
         consumer.close()
 
