@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import sys
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -75,6 +76,22 @@ class Paths:
     def make_dirs(self) -> None:
         for directory in (self.stack, self.logs, self.pids):
             directory.mkdir(parents=True, exist_ok=True)
+
+    def stack_id(self) -> str:
+        """This ``.stack/``'s identity, created once and kept with it.
+
+        Everything under ``.stack/`` (Kafka's log, the secrets) goes together, and goes
+        together with ``make clean``; the databases live in the machine's cluster
+        instead, so they carry this id (see ``postgres.Postgres.bind``) and are
+        recognised when they were written for another ``.stack/``.
+        """
+        path = self.stack / "stack.id"
+        try:
+            return path.read_text().strip()
+        except FileNotFoundError:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(uuid.uuid4().hex + "\n")
+            return path.read_text().strip()
 
 
 @dataclass(frozen=True)

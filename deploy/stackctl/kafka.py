@@ -207,6 +207,32 @@ class Kafka(Daemon):
         finally:
             admin.close()
 
+    def forget_groups(self, groups: list[str]) -> list[str]:
+        """Delete the consumer groups ``groups``; returns those that existed.
+
+        Offsets live in Kafka, the marks of processed events in each service's
+        database: a database created empty has handled nothing, so its service's
+        group must read the topics from their beginning (``auto_offset_reset``
+        earliest), not from where a former database had got to.
+        """
+        if not groups:
+            return []
+        admin = self._wait_ready()
+        try:
+            results = admin.delete_groups(groups)
+        finally:
+            admin.close()
+        forgotten = []
+        for group, outcome in dict(results).items():
+            if outcome == "OK":
+                forgotten.append(group)
+            elif outcome != "GroupIdNotFoundError":
+                raise StackError(
+                    f"could not reset Kafka consumer group {group!r} ({outcome}) for its new, "
+                    "empty database: stop its service (stackctl down), then up again"
+                )
+        return forgotten
+
     def _failure(self, what: str) -> StackError:
         log, jvm = self.paths.log("kafka"), self.paths.log("kafka-jvm")
         return StackError(f"{what} ({self.paths.rel(log)})",

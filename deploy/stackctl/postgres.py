@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 from deploy.stackctl import system
@@ -27,19 +28,42 @@ SERVER_LOG = Path(f"/var/log/postgresql/postgresql-{VERSION}-{CLUSTER}.log")
 _PROVISION = """\
 \\getenv role STACKCTL_PG_ROLE
 \\getenv password STACKCTL_PG_PASSWORD
+\\getenv binding STACKCTL_PG_BINDING
 SELECT format('CREATE ROLE %I LOGIN CREATEDB', :'role')
  WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'role') \\gexec
 SELECT format('ALTER ROLE %I LOGIN CREATEDB PASSWORD %L', :'role', :'password') \\gexec
 """
+# Each context's database is bound to the ``.stack/`` it was written for, by its
+# comment. The cluster is the machine's and outlives a checkout (a CI machine reused
+# by a fresh clone, or ``make clean``), but what the databases hold only makes sense
+# with that ``.stack/``: their outboxes say "published" about a Kafka log that is
+# gone, and their sealed keys open only with the master secret that was deleted with
+# it. Such a database is dropped and created afresh, and ``up`` says so.
+_BINDING = "mentoring stack {stack_id}: bound to the .stack/ with this stack.id"
 _DATABASE = """\
+SELECT format('DROP DATABASE %I WITH (FORCE)', '{name}')
+ WHERE {foreign} \\gexec
 SELECT format('CREATE DATABASE %I OWNER %I', '{name}', :'role')
  WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '{name}') \\gexec
+SELECT format('COMMENT ON DATABASE %I IS %L', '{name}', :'binding') \\gexec
 """
+_BOUND = "SELECT datname, coalesce(shobj_description(oid, 'pg_database'), '') FROM pg_database"
+
+
+@dataclass(frozen=True)
+class Binding:
+    """What ``Postgres.bind`` did: the databases that now start empty, and among them
+    those that existed for another ``.stack/``."""
+
+    created: list[str]
+    recreated: list[str]
 
 
 class Postgres(Component):
     key = "postgres"
     label = "PostgreSQL"
+    #: Set by ``ensure``: the contexts whose database is new and empty.
+    created_contexts: list[str] = []
 
     def address(self) -> str:
         return str(self.stack.postgres)
@@ -129,27 +153,60 @@ class Postgres(Component):
             link.symlink_to(SERVER_LOG)
 
     def ensure(self) -> None:
-        """The role with the configured password, and one database per context."""
+        """The role with the configured password, and one database per context, bound
+        to this ``.stack/``; ``created_contexts`` names those that start empty."""
         self._link_log()
         s = self.stack.settings
         cluster = self._cluster()
         if cluster is not None and cluster[0] != s.pg_port:
             raise StackError(f"cluster {VERSION}/{CLUSTER} runs on port {cluster[0]}, not on "
                              f"MENTORING_PG_PORT={s.pg_port}: stop it first (stackctl down)")
-        sql = _PROVISION + "".join(
-            _DATABASE.format(name=s.database_name(ctx)) for ctx in project_settings.CONTEXTS
+        contexts = {s.database_name(ctx): ctx for ctx in project_settings.CONTEXTS}
+        binding = self.bind(list(contexts), self.paths.stack_id())
+        for name in binding.recreated:
+            print(f"stackctl: database {name} was written for another .stack/ (its Kafka log "
+                  "and secrets are gone): dropped and created empty", flush=True)
+        self.created_contexts = [contexts[name] for name in binding.created]
+
+    def bind(self, names: list[str], stack_id: str) -> Binding:
+        """Create the databases ``names`` that are missing, recreate those bound to
+        another stack id, and bind them all to ``stack_id``."""
+        binding = _BINDING.format(stack_id=stack_id)
+        existing = dict(
+            line.split("\t", 1) for line in self._psql(["-A", "-t", "-F", "\t", "-c", _BOUND])
+            .splitlines() if "\t" in line
         )
+        foreign = [name for name in names if name in existing and existing[name] != binding]
+        sql = _PROVISION + "".join(
+            _DATABASE.format(name=name.replace("'", "''"),
+                             foreign="true" if name in foreign else "false")
+            for name in names
+        )
+        settings = self.stack.settings
+        # Role and password travel in the environment: never on a command line or in a log.
+        env = {"STACKCTL_PG_ROLE": settings.pg_user, "STACKCTL_PG_PASSWORD": settings.pg_password,
+               "STACKCTL_PG_BINDING": binding}
+        self._psql([], stdin_text=sql, env=env)
+        created = [name for name in names if name not in existing or name in foreign]
+        return Binding(created=created, recreated=foreign)
+
+    def _psql(self, args: list[str], stdin_text: str | None = None,
+              env: dict[str, str] | None = None) -> str:
+        """psql as the cluster's superuser; its output, or a StackError naming the log."""
         log = self.paths.log("postgres-setup")
         command = [
             "runuser", "-u", "postgres", "--",
             "psql", "-X", "-q", "-v", "ON_ERROR_STOP=1",
-            "-p", str(s.pg_port), "-d", "postgres",
+            "-p", str(self.stack.settings.pg_port), "-d", "postgres", *args,
         ]
-        # Role and password travel in the environment: never on a command line or in a log.
-        env = dict(os.environ, STACKCTL_PG_ROLE=s.pg_user, STACKCTL_PG_PASSWORD=s.pg_password)
-        if system.run(command, log, env, timeout=60, stdin_text=sql) != 0:
-            raise StackError(f"creating the role and databases failed ({self.paths.rel(log)})",
-                             system.tail(log))
+        done = subprocess.run(command, input=stdin_text, capture_output=True, text=True,
+                              env=dict(os.environ, **(env or {})), timeout=60, check=False)
+        with open(log, "a") as out:
+            out.write(done.stderr)
+        if done.returncode != 0:
+            raise StackError(f"psql on cluster {VERSION}/{CLUSTER} failed "
+                             f"({self.paths.rel(log)})", system.tail(log))
+        return done.stdout
 
     def stop(self) -> bool:
         if not self.state().running:

@@ -12,6 +12,8 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
+import yaml
+
 from deploy.stackctl import apt, system
 from deploy.stackctl.component import Component
 from deploy.stackctl.config import Stack
@@ -133,6 +135,7 @@ def up(stack: Stack, manifest: Path, record: Path | None) -> None:
         state = states[component.key]
         component.ensure()
         _report(component.label, state.running, state.ours, time.monotonic() - t0, state.detail)
+    _restart_groups_of_new_databases(stack, components)
 
     t0 = time.monotonic()
     starting: list[Process] = []
@@ -149,6 +152,28 @@ def up(stack: Stack, manifest: Path, record: Path | None) -> None:
         _report(process.label, False, True, time.monotonic() - t0, "")
     print(f"stackctl: up in {time.monotonic() - began:.1f} s", flush=True)
     print(summary(stack, specs), flush=True)
+
+
+def consumer_groups(root: Path) -> dict[str, list[str]]:
+    """Context -> the consumer groups whose marks live in its database, as the services'
+    configs (``services/*/config.yaml``, section EVENTCORE) declare them."""
+    groups: dict[str, list[str]] = {}
+    for path in sorted(root.glob("services/*/config.yaml")):
+        section = (yaml.safe_load(path.read_text()) or {}).get("EVENTCORE") or {}
+        if section:
+            context = section.get("context") or path.parent.name
+            groups.setdefault(context, []).append(section.get("consumer_group") or path.parent.name)
+    return groups
+
+
+def _restart_groups_of_new_databases(stack: Stack, components: list[Component]) -> None:
+    postgres = next(c for c in components if isinstance(c, Postgres))
+    kafka = next(c for c in components if isinstance(c, Kafka))
+    declared = consumer_groups(stack.paths.root)
+    groups = [group for ctx in postgres.created_contexts for group in declared.get(ctx, [])]
+    for group in kafka.forget_groups(groups):
+        print(f"stackctl: Kafka consumer group {group} restarts from the beginning of the "
+              "log (its database is new)", flush=True)
 
 
 def _report(label: str, was_running: bool, ours: bool, seconds: float, detail: str) -> None:

@@ -6,6 +6,7 @@ import glob
 import json
 import subprocess
 import urllib.request
+import uuid
 from pathlib import Path
 
 import psycopg
@@ -130,3 +131,86 @@ def test_context_topics_keep_every_event(conf: project_settings.Settings) -> Non
     for ctx in project_settings.CONTEXTS:
         configs = described["topic"][conf.topic(ctx)]
         assert configs["retention.ms"]["value"] == "-1", ctx
+
+
+def test_each_context_database_is_bound_to_this_stack(conf: project_settings.Settings) -> None:
+    stack_id = (ROOT / ".stack" / "stack.id").read_text().strip()
+    with psycopg.connect(conf.database_url("identity"), connect_timeout=5) as conn:
+        comments = dict(conn.execute(
+            "SELECT datname, shobj_description(oid, 'pg_database') FROM pg_database"
+        ).fetchall())
+    for ctx in project_settings.CONTEXTS:
+        assert stack_id in comments[conf.database_name(ctx)], ctx
+
+
+def test_a_database_written_for_another_stack_is_recreated_empty(
+    conf: project_settings.Settings,
+) -> None:
+    """The machine's cluster outlives a checkout (a reused CI machine, ``make clean``);
+    a database whose Kafka log and secrets are gone is dropped, one of ours is kept."""
+    from deploy.stackctl import config
+    from deploy.stackctl.postgres import Binding, Postgres
+
+    postgres = Postgres(config.load(ROOT))
+    name = f"mentoring_bindtest_{uuid.uuid4().hex[:8]}"
+
+    def tables() -> list[str]:
+        with psycopg.connect(conf.database_url(name), connect_timeout=5) as conn:
+            return [r[0] for r in conn.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public'").fetchall()]
+
+    def write_a_table() -> None:
+        with psycopg.connect(conf.database_url(name), connect_timeout=5) as conn:
+            conn.execute("CREATE TABLE written (id int)")
+
+    try:
+        assert postgres.bind([name], "earlier-checkout") == Binding([name], [])  # created
+        write_a_table()
+        assert postgres.bind([name], "earlier-checkout") == Binding([], [])  # its own: kept
+        assert tables() == ["written"]
+
+        # Another stack's: recreated.
+        assert postgres.bind([name], "this-checkout") == Binding([name], [name])
+        assert tables() == []
+        write_a_table()
+        assert postgres.bind([name], "this-checkout") == Binding([], [])
+        assert tables() == ["written"]
+    finally:
+        with psycopg.connect(conf.database_url("identity"), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_every_context_database_has_its_consumer_group_declared() -> None:
+    from deploy.stackctl.stack import consumer_groups
+
+    assert consumer_groups(ROOT) == {ctx: [ctx] for ctx in project_settings.CONTEXTS}
+
+
+def test_the_consumer_group_of_a_new_database_reads_from_the_beginning_again(
+    conf: project_settings.Settings,
+) -> None:
+    """Offsets are in Kafka, processed-event marks in the database: a new, empty
+    database must see every event again, so its group is forgotten."""
+    from kafka import KafkaConsumer, TopicPartition
+    from kafka.structs import OffsetAndMetadata
+
+    from deploy.stackctl import config
+    from deploy.stackctl.kafka import Kafka
+
+    group = f"tests-stack-forget-{uuid.uuid4().hex[:8]}"
+    partition = TopicPartition(conf.topic("identity"), 0)
+    consumer = KafkaConsumer(bootstrap_servers=conf.kafka_bootstrap, group_id=group,
+                             enable_auto_commit=False)
+    try:
+        consumer.assign([partition])
+        consumer.commit({partition: OffsetAndMetadata(0, "", -1)})
+    finally:
+        consumer.close()
+    kafka = Kafka(config.load(ROOT))
+    admin = KafkaAdminClient(bootstrap_servers=conf.kafka_bootstrap, client_id="tests-stack")
+    try:
+        assert group in {g["group_id"] for g in admin.list_groups()}
+        assert kafka.forget_groups([group, f"{group}-never-existed"]) == [group]
+        assert group not in {g["group_id"] for g in admin.list_groups()}
+    finally:
+        admin.close()
