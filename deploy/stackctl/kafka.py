@@ -217,13 +217,28 @@ class Kafka(Daemon):
         """
         if not groups:
             return []
+        from kafka.errors import CoordinatorLoadInProgressError, CoordinatorNotAvailableError
+
         admin = self._wait_ready()
         try:
-            results = admin.delete_groups(groups)
+            # A new log has no group at all, and no coordinator to ask until one exists:
+            # list first (any broker answers), delete only what is there.
+            existing = {group["group_id"] for group in admin.list_groups()}
+            wanted = [group for group in groups if group in existing]
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    results = dict(admin.delete_groups(wanted)) if wanted else {}
+                    break
+                except (CoordinatorNotAvailableError, CoordinatorLoadInProgressError):
+                    # Right after a restart the coordinator is still loading its offsets.
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.5)
         finally:
             admin.close()
         forgotten = []
-        for group, outcome in dict(results).items():
+        for group, outcome in results.items():
             if outcome == "OK":
                 forgotten.append(group)
             elif outcome != "GroupIdNotFoundError":
