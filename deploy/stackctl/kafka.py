@@ -27,11 +27,13 @@ from deploy.stackctl.component import Daemon
 from deploy.stackctl.config import child_env
 from deploy.stackctl.errors import StackError
 from services.eventcore import settings as project_settings
+from services.eventcore.topics import partitions_of
 
 NODE_ID = 1
 CONTEXT_PARTITIONS = 6
 DEAD_LETTER_PARTITIONS = 3
-#: Consumer groups are named after the services, one per context.
+#: Consumer groups are named after the services, one per context, each keeping its
+#: processed-event marks in its context's database (services/*/config.yaml).
 CONSUMER_GROUPS: tuple[str, ...] = project_settings.CONTEXTS
 START_TIMEOUT = 90.0
 
@@ -247,6 +249,47 @@ class Kafka(Daemon):
                     "empty database: stop its service (stackctl down), then up again"
                 )
         return forgotten
+
+    def empty_topics(self, topics: list[str]) -> list[str]:
+        """Delete those of ``topics`` that hold records and create them again, empty
+        (as ``ensure`` makes them); returns the emptied ones.
+
+        A context database created empty has no history: events still on its topic
+        were published by a database that is gone, and consumers would project them.
+        """
+        from kafka import KafkaConsumer
+        from kafka.errors import KafkaError
+
+        admin = self._wait_ready()
+        try:
+            existing = set(admin.list_topics())
+            reader = KafkaConsumer(bootstrap_servers=str(self.stack.kafka),
+                                   client_id="stackctl", enable_auto_commit=False)
+            try:
+                held = [topic for topic in topics if topic in existing
+                        and any(reader.end_offsets(partitions_of(reader, topic)).values())]
+            finally:
+                reader.close()
+            if not held:
+                return []
+            partitions = {t["name"]: len(t["partitions"]) for t in admin.describe_topics(held)}
+            admin.delete_topics(held)
+            deadline = time.monotonic() + START_TIMEOUT
+            while set(held) & set(admin.list_topics()):
+                if time.monotonic() > deadline:
+                    raise self._failure(f"Kafka did not delete the topics {', '.join(held)}")
+                time.sleep(0.25)
+            admin.create_topics(
+                {name: {"num_partitions": partitions[name], "replication_factor": 1,
+                        "configs": self.topic_configs(name)} for name in held},
+                wait_for_metadata=True,
+            )
+        except KafkaError as exc:
+            raise StackError(f"emptying the Kafka topics {', '.join(topics)} failed: {exc} "
+                             f"({self.paths.rel(self.paths.log('kafka'))})") from None
+        finally:
+            admin.close()
+        return held
 
     def _failure(self, what: str) -> StackError:
         log, jvm = self.paths.log("kafka"), self.paths.log("kafka-jvm")

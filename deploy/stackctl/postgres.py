@@ -162,21 +162,27 @@ class Postgres(Component):
             raise StackError(f"cluster {VERSION}/{CLUSTER} runs on port {cluster[0]}, not on "
                              f"MENTORING_PG_PORT={s.pg_port}: stop it first (stackctl down)")
         contexts = {s.database_name(ctx): ctx for ctx in project_settings.CONTEXTS}
-        binding = self.bind(list(contexts), self.paths.stack_id())
+        binding = self.bind(list(contexts), self.paths.stack_id(), together=True)
         for name in binding.recreated:
-            print(f"stackctl: database {name} was written for another .stack/ (its Kafka log "
-                  "and secrets are gone): dropped and created empty", flush=True)
+            print(f"stackctl: database {name} dropped and created empty (written for another "
+                  ".stack/, or beside databases that are gone)", flush=True)
         self.created_contexts = [contexts[name] for name in binding.created]
 
-    def bind(self, names: list[str], stack_id: str) -> Binding:
+    def bind(self, names: list[str], stack_id: str, together: bool = False) -> Binding:
         """Create the databases ``names`` that are missing, recreate those bound to
-        another stack id, and bind them all to ``stack_id``."""
+        another stack id, and bind them all to ``stack_id``.
+
+        ``together``: one history for all of them. When any starts empty, the others
+        are recreated too: they hold projections of events whose store is gone.
+        """
         binding = _BINDING.format(stack_id=stack_id)
         existing = dict(
             line.split("\t", 1) for line in self._psql(["-A", "-t", "-F", "\t", "-c", _BOUND])
             .splitlines() if "\t" in line
         )
         foreign = [name for name in names if name in existing and existing[name] != binding]
+        if together and (foreign or any(name not in existing for name in names)):
+            foreign = [name for name in names if name in existing]
         sql = _PROVISION + "".join(
             _DATABASE.format(name=name.replace("'", "''"),
                              foreign="true" if name in foreign else "false")

@@ -12,13 +12,11 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
-import yaml
-
 from deploy.stackctl import apt, system
 from deploy.stackctl.component import Component
 from deploy.stackctl.config import Stack
 from deploy.stackctl.errors import StackError
-from deploy.stackctl.kafka import Kafka
+from deploy.stackctl.kafka import CONSUMER_GROUPS, Kafka
 from deploy.stackctl.postgres import Postgres
 from deploy.stackctl.processes import (
     Process,
@@ -135,7 +133,7 @@ def up(stack: Stack, manifest: Path, record: Path | None) -> None:
         state = states[component.key]
         component.ensure()
         _report(component.label, state.running, state.ours, time.monotonic() - t0, state.detail)
-    _restart_groups_of_new_databases(stack, components)
+    _start_over_for_new_databases(stack, components)
 
     t0 = time.monotonic()
     starting: list[Process] = []
@@ -154,23 +152,19 @@ def up(stack: Stack, manifest: Path, record: Path | None) -> None:
     print(summary(stack, specs), flush=True)
 
 
-def consumer_groups(root: Path) -> dict[str, list[str]]:
-    """Context -> the consumer groups whose marks live in its database, as the services'
-    configs (``services/*/config.yaml``, section EVENTCORE) declare them."""
-    groups: dict[str, list[str]] = {}
-    for path in sorted(root.glob("services/*/config.yaml")):
-        section = (yaml.safe_load(path.read_text()) or {}).get("EVENTCORE") or {}
-        if section:
-            context = section.get("context") or path.parent.name
-            groups.setdefault(context, []).append(section.get("consumer_group") or path.parent.name)
-    return groups
-
-
-def _restart_groups_of_new_databases(stack: Stack, components: list[Component]) -> None:
+def _start_over_for_new_databases(stack: Stack, components: list[Component]) -> None:
+    """A context database created empty starts a history: what its service's consumer
+    group had read, and what its topics still hold, belonged to the one before."""
     postgres = next(c for c in components if isinstance(c, Postgres))
     kafka = next(c for c in components if isinstance(c, Kafka))
-    declared = consumer_groups(stack.paths.root)
-    groups = [group for ctx in postgres.created_contexts for group in declared.get(ctx, [])]
+    if not postgres.created_contexts:
+        return
+    groups = [ctx for ctx in postgres.created_contexts if ctx in CONSUMER_GROUPS]
+    topics = [stack.settings.topic(ctx) for ctx in postgres.created_contexts]
+    topics += [stack.settings.dead_letter_topic(group) for group in groups]
+    for topic in kafka.empty_topics(topics):
+        print(f"stackctl: Kafka topic {topic} emptied (its events came from a database "
+              "that is gone)", flush=True)
     for group in kafka.forget_groups(groups):
         print(f"stackctl: Kafka consumer group {group} restarts from the beginning of the "
               "log (its database is new)", flush=True)

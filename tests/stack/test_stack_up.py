@@ -10,7 +10,7 @@ import uuid
 from pathlib import Path
 
 import psycopg
-from kafka import KafkaAdminClient
+from kafka import KafkaAdminClient, TopicPartition
 from kombu import Connection
 
 from services.eventcore import settings as project_settings
@@ -175,15 +175,32 @@ def test_a_database_written_for_another_stack_is_recreated_empty(
         write_a_table()
         assert postgres.bind([name], "this-checkout") == Binding([], [])
         assert tables() == ["written"]
+        # One history for all: a database kept beside a new one is started anew too.
+        beside = f"{name}_beside"
+        names = [name, beside]
+        assert postgres.bind(names, "this-checkout", together=True) == Binding(names, [name])
+        assert tables() == []
+        write_a_table()
+        assert postgres.bind(names, "this-checkout", together=True) == Binding([], [])
+        assert tables() == ["written"]
     finally:
         with psycopg.connect(conf.database_url("identity"), autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            for database in (name, f"{name}_beside"):
+                conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
 
 
-def test_every_context_database_has_its_consumer_group_declared() -> None:
-    from deploy.stackctl.stack import consumer_groups
+def test_each_service_consumes_as_the_group_stackctl_resets_with_its_database() -> None:
+    import yaml
 
-    assert consumer_groups(ROOT) == {ctx: [ctx] for ctx in project_settings.CONTEXTS}
+    from deploy.stackctl.kafka import CONSUMER_GROUPS
+
+    declared = {}
+    for path in ROOT.glob("services/*/config.yaml"):
+        section = yaml.safe_load(path.read_text()).get("EVENTCORE")
+        if section:
+            declared[section["context"]] = section["consumer_group"]
+    assert declared == {ctx: ctx for ctx in project_settings.CONTEXTS}
+    assert set(CONSUMER_GROUPS) == set(declared.values())
 
 
 def test_the_consumer_group_of_a_new_database_reads_from_the_beginning_again(
@@ -191,7 +208,7 @@ def test_the_consumer_group_of_a_new_database_reads_from_the_beginning_again(
 ) -> None:
     """Offsets are in Kafka, processed-event marks in the database: a new, empty
     database must see every event again, so its group is forgotten."""
-    from kafka import KafkaConsumer, TopicPartition
+    from kafka import KafkaConsumer
     from kafka.structs import OffsetAndMetadata
 
     from deploy.stackctl import config
@@ -213,4 +230,38 @@ def test_the_consumer_group_of_a_new_database_reads_from_the_beginning_again(
         assert kafka.forget_groups([group, f"{group}-never-existed"]) == [group]
         assert group not in {g["group_id"] for g in admin.list_groups()}
     finally:
+        admin.close()
+
+
+def test_a_topic_whose_database_is_new_is_emptied_and_kept_as_it_was(
+    conf: project_settings.Settings,
+) -> None:
+    """Events on a topic whose store is gone must not reach the new history."""
+    from kafka import KafkaConsumer, KafkaProducer
+
+    from deploy.stackctl import config
+    from deploy.stackctl.kafka import Kafka
+
+    held, empty = (f"tests-stack-empty-{uuid.uuid4().hex[:8]}" for _ in range(2))
+    admin = KafkaAdminClient(bootstrap_servers=conf.kafka_bootstrap, client_id="tests-stack")
+    try:
+        admin.create_topics({held: {"num_partitions": 2, "replication_factor": 1},
+                             empty: {"num_partitions": 1, "replication_factor": 1}},
+                            wait_for_metadata=True)
+        producer = KafkaProducer(bootstrap_servers=conf.kafka_bootstrap, acks="all")
+        producer.send(held, b"from a database that is gone").get(timeout=30)
+        producer.close()
+
+        assert Kafka(config.load(ROOT)).empty_topics([held, empty, f"{held}-absent"]) == [held]
+
+        (described,) = admin.describe_topics([held])
+        assert len(described["partitions"]) == 2
+        reader = KafkaConsumer(bootstrap_servers=conf.kafka_bootstrap)
+        try:
+            partitions = [TopicPartition(held, p) for p in range(2)]
+            assert set(reader.end_offsets(partitions).values()) == {0}
+        finally:
+            reader.close()
+    finally:
+        admin.delete_topics([held, empty])
         admin.close()
