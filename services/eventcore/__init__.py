@@ -7,8 +7,11 @@
 - ``consumer``: a nameko entrypoint, ``@domain_event_handler``, that consumes a
   Kafka topic with idempotency tracking in the handler's own transaction and a
   dead-letter topic for poison messages.
+- ``commands``: the RPC entrypoint of commands, applied once however often
+  RabbitMQ delivers the call (the mark is in the unit of work's transaction).
 - ``database``: connection pools and the nameko ``UnitOfWork`` dependency.
 - ``projections``: read models that can be dropped and rebuilt from the store.
+- ``topics``: reading a topic from its start to its current end (rebuilds, dead letters).
 - ``metrics``: the Prometheus metrics all of the above export.
 
 Importing this package sets ``PSYCOPG_WAIT_FUNC=wait_select`` *before* psycopg is

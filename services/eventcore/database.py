@@ -19,7 +19,7 @@ import psycopg
 from nameko.extensions import DependencyProvider, SharedExtension
 from psycopg_pool import ConnectionPool
 
-from services.eventcore import schema, service_config
+from services.eventcore import commands, schema, service_config
 from services.eventcore.aggregate import Aggregate
 from services.eventcore.events import DomainEvent, NewEvent, RecordedEvent
 from services.eventcore.projections import Projection
@@ -200,6 +200,7 @@ class UnitOfWorkProvider(DependencyProvider):
                 hook.create(conn)
             for install in self.tables:
                 install(conn)
+            commands.prune(conn)
 
     def get_dependency(self, worker_ctx: Any) -> Any:
         return _UnitsOfWork(self, worker_ctx)
@@ -211,6 +212,9 @@ class _UnitsOfWork:
     def __init__(self, provider: UnitOfWorkProvider, worker_ctx: Any) -> None:
         self._provider = provider
         self._worker_ctx = worker_ctx
+        # The command this worker applies, until one of its units of work committed
+        # the mark (later ones in the same worker are part of the same command).
+        self._unmarked_command = commands.command_id_of(worker_ctx)
 
     def _tracked(self) -> psycopg.Connection | None:
         """The Kafka handler's transaction this worker runs in, if it is one."""
@@ -227,8 +231,12 @@ class _UnitsOfWork:
             # with the idempotency mark (``consumer``).
             yield UnitOfWork(conn, provider.store, provider.projections, provider.hooks)
             return
+        command_id = self._unmarked_command
         with provider.database.transaction() as conn:
+            if command_id is not None:
+                commands.mark_applied(conn, command_id)  # first: nothing decided twice
             yield UnitOfWork(conn, provider.store, provider.projections, provider.hooks)
+        self._unmarked_command = None
 
     def run(self, decide: Callable[[UnitOfWork], T], attempts: int = 3) -> T:
         """``decide(uow)`` in a fresh transaction, again from scratch (reloading

@@ -3,7 +3,8 @@
 One event store per bounded context: ``event_streams`` holds each aggregate's
 current version (the row that serialises writers on one aggregate), ``events``
 is the append-only log, ``outbox`` is what the relay still has to publish, and
-``processed_events`` is the consumers' idempotency tracking.
+``processed_events`` is the consumers' idempotency tracking, ``processed_commands``
+the RPC commands'.
 """
 
 from __future__ import annotations
@@ -66,6 +67,13 @@ CREATE TABLE IF NOT EXISTS processed_events (
     processed_at    timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (consumer, event_id)
 );
+
+-- RPC commands applied, by call id: a redelivered call changes nothing (commands.py).
+CREATE TABLE IF NOT EXISTS processed_commands (
+    command_id      text PRIMARY KEY,
+    applied_at      timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS processed_commands_by_age ON processed_commands (applied_at);
 """
 
 

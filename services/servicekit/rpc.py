@@ -10,7 +10,8 @@ bad fields are a 422 naming them, before anything is decided), and the ids of
 the path, each checked to be a UUID (anything else reads as "no such thing",
 404, like an id that does not exist). Whatever the domain refuses leaves as a
 ``ServiceError`` with its status, code, field and rule; a concurrency conflict
-that survived the unit of work's retries is a 409.
+that survived the unit of work's retries is a 409, and so is a command call
+redelivered after it was applied (``eventcore.commands``).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from marshmallow import Schema
 from nameko.rpc import rpc
 
 from contracts.errors import ContractError
+from services.eventcore.commands import CommandAlreadyApplied, command_rpc
 from services.eventcore.store import ConcurrencyConflict
 from services.servicekit.actor import Actor
 from services.servicekit.crypto import Unreadable
@@ -59,13 +61,18 @@ def translated() -> Iterator[None]:
     except ContractError as error:
         # An event the command built broke its contract: the input let it through.
         raise ServiceError.invalid(error.fields) from None
+    except CommandAlreadyApplied:
+        # Redelivered after its process died between commit and ack (eventcore.commands).
+        raise ServiceError.make(409, "conflict", "This very request was already carried "
+                                "out; read the result rather than sending it again.") from None
     except Unreadable:
         # A key destroyed by an erasure: what it sealed is gone for good.
         raise ServiceError.make(409, "conflict", "This data was erased: its key is "
                                 "destroyed.") from None
 
 
-def _entry(schema: type[Schema] | None, payload_required: bool) -> Callable[[F], F]:
+def _entry(schema: type[Schema] | None, payload_required: bool,
+           entrypoint: Callable[..., Any] = rpc) -> Callable[[F], F]:
     instance = schema() if schema is not None else None
 
     def decorate(method: F) -> F:
@@ -82,7 +89,7 @@ def _entry(schema: type[Schema] | None, payload_required: bool) -> Callable[[F],
                     data = payload or {}
                 return method(self, who, data, **checked)
 
-        return rpc(expected_exceptions=ServiceError)(entry)  # type: ignore[return-value]
+        return entrypoint(expected_exceptions=ServiceError)(entry)  # type: ignore[no-any-return]
 
     return decorate
 
@@ -99,8 +106,9 @@ def internal(method: F) -> F:
 
 
 def command(schema: type[Schema] | None = None) -> Callable[[F], F]:
-    """An RPC method that may change state (appends events)."""
-    return _entry(schema, payload_required=True)
+    """An RPC method that may change state (appends events): applied once, however
+    often RabbitMQ delivers the call (``eventcore.commands``)."""
+    return _entry(schema, payload_required=True, entrypoint=command_rpc)
 
 
 def query(schema: type[Schema] | None = None) -> Callable[[F], F]:

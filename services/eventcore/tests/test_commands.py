@@ -1,0 +1,127 @@
+"""Guarantee: a command is applied once, however often RabbitMQ delivers the call.
+
+RabbitMQ redelivers an RPC message that was not acked, and nameko acks only after
+replying: a process killed between its commit and that ack gets the same call
+again on restart. These tests deliver the very same AMQP message (same
+correlation id) twice to a real nameko container, as that restart would.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import psycopg
+import pytest
+from kombu import Connection, Queue
+from kombu.simple import SimpleQueue
+from nameko.rpc import get_rpc_exchange
+
+from contracts import catalogue
+from services.eventcore.commands import command_rpc
+from services.eventcore.database import UnitOfWorkProvider
+
+from .factories import session_held
+
+
+class FilingService:
+    name = "filing_test"
+    uow = UnitOfWorkProvider(catalogue)
+    refuse_next = False
+
+    @command_rpc
+    def hold(self, pair_id: str) -> str:
+        with self.uow() as uow:
+            version = len(uow.load(pair_id))
+            uow.append(pair_id, version, [session_held(pair_id)])
+            if FilingService.refuse_next:
+                FilingService.refuse_next = False
+                raise RuntimeError("refused after appending: the unit of work rolls back")
+        return f"held at version {version + 1}"
+
+    @command_rpc
+    def hold_twice(self, pair_id: str) -> str:
+        """Two units of work, one command: the second is not taken for a redelivery."""
+        for _ in range(2):
+            with self.uow() as uow:
+                version = len(uow.load(pair_id))
+                uow.append(pair_id, version, [session_held(pair_id)])
+        return "held twice"
+
+
+@pytest.fixture
+def filing(settings, database_url, container_factory):
+    name = f"filing_test_{uuid.uuid4().hex[:8]}"
+    service = type("FilingUnderTest", (FilingService,), {"name": name})
+    container = container_factory(service, {
+        "AMQP_URI": settings.amqp_uri,
+        "EVENTCORE": {"context": "sessions", "database_url": database_url},
+    })
+    container.start()
+    exchange = get_rpc_exchange({"AMQP_URI": settings.amqp_uri})
+    with Connection(settings.amqp_uri) as amqp:
+        # nameko replies on its RPC exchange, routed by the reply_to name.
+        replies = SimpleQueue(amqp, Queue(f"{name}-replies", exchange=exchange,
+                                          routing_key=f"{name}-replies", exclusive=True,
+                                          auto_delete=True))
+
+        def deliver(method: str, correlation_id: str, **kwargs: Any) -> dict[str, Any]:
+            """One delivery of the call, as RabbitMQ gives it (again, on a redelivery)."""
+            with amqp.Producer() as producer:
+                producer.publish(
+                    {"args": [], "kwargs": kwargs},
+                    exchange=exchange,
+                    routing_key=f"{name}.{method}", serializer="json",
+                    reply_to=f"{name}-replies", correlation_id=correlation_id,
+                )
+            reply = replies.get(timeout=30)
+            reply.ack()
+            assert reply.properties["correlation_id"] == correlation_id
+            return reply.payload
+
+        yield deliver
+        replies.close()
+    FilingService.refuse_next = False
+
+
+def _held(database_url: str, pair: str) -> int:
+    with psycopg.connect(database_url) as conn:
+        return conn.execute("SELECT count(*) FROM events WHERE stream_id = %s",
+                            (pair,)).fetchone()[0]
+
+
+def test_a_redelivered_command_appends_nothing_and_says_it_was_applied(filing, database_url):
+    pair, call = str(uuid.uuid4()), str(uuid.uuid4())
+    first = filing("hold", call, pair_id=pair)
+    assert first == {"result": "held at version 1", "error": None}
+    again = filing("hold", call, pair_id=pair)
+    assert again["result"] is None
+    assert again["error"]["exc_type"] == "CommandAlreadyApplied"
+    assert call in again["error"]["value"]
+    assert _held(database_url, pair) == 1
+
+
+def test_another_call_of_the_same_command_is_applied(filing, database_url):
+    pair = str(uuid.uuid4())
+    assert filing("hold", str(uuid.uuid4()), pair_id=pair)["result"] == "held at version 1"
+    assert filing("hold", str(uuid.uuid4()), pair_id=pair)["result"] == "held at version 2"
+    assert _held(database_url, pair) == 2
+
+
+def test_a_command_that_failed_leaves_no_mark_and_is_decided_again(filing, database_url):
+    pair, call = str(uuid.uuid4()), str(uuid.uuid4())
+    FilingService.refuse_next = True
+    failed = filing("hold", call, pair_id=pair)
+    assert failed["error"]["exc_type"] == "RuntimeError"
+    assert _held(database_url, pair) == 0
+    assert filing("hold", call, pair_id=pair)["result"] == "held at version 1"
+    assert _held(database_url, pair) == 1
+
+
+def test_the_units_of_work_of_one_command_are_one_command(filing, database_url):
+    pair, call = str(uuid.uuid4()), str(uuid.uuid4())
+    assert filing("hold_twice", call, pair_id=pair)["result"] == "held twice"
+    assert _held(database_url, pair) == 2
+    assert filing("hold_twice", call, pair_id=pair)["error"]["exc_type"] == \
+        "CommandAlreadyApplied"
+    assert _held(database_url, pair) == 2
