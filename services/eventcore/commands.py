@@ -17,6 +17,10 @@ The guarantee, **a command is applied once**:
   of work raises :class:`CommandAlreadyApplied` before deciding anything;
 - a unit of work that fails takes its mark with it: a refused or crashed
   command can be delivered again and decided afresh.
+- the units of work of one worker are one command: only the first marks it.
+  A command that commits twice and dies in between is, on redelivery, stopped
+  at its first unit of work (our commands commit once; one that must commit
+  twice makes its second step idempotent itself).
 
 The caller of the first delivery already has its answer, or gets this one: a
 refusal that says the request was carried out (``servicekit.rpc`` makes it a

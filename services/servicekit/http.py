@@ -204,6 +204,9 @@ class ApiEntrypoint(HttpRequestHandler):
     server = ApiServer()
 
     def __init__(self, routes: Sequence[Route], info: ApiInfo, **kwargs: Any) -> None:
+        # A refusal is an answer (a 4xx problem), not a fault: nameko logs expected
+        # exceptions as warnings, which the services' log config leaves out.
+        kwargs.setdefault("expected_exceptions", (ServiceError, _Refused))
         super().__init__(",".join(METHODS), "/<path:path>", **kwargs)
         self.routes = list(routes)
         self.info = info
