@@ -3,8 +3,9 @@
 ``enc:v1:<key-id>:<base64url payload>``: the services encrypt with an AEAD
 (``cryptography``) under the named key and put only this string in an event.
 The key id says which key opens it: a member's key (destroyed to erase the
-member's personal data: crypto-shredding), a pair's key (notes, objectives,
-feedback: readable by the pair only), or the moderators' key (report details).
+member's personal data: crypto-shredding), a member's key for one pair (notes,
+objectives, feedback: readable by the pair only, shredded with her), or the
+moderators' key (report details).
 
 This module only knows the *shape*, so the catalogue can refuse plaintext
 without holding any key.

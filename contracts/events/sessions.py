@@ -3,7 +3,8 @@ feedback and reports of commercial solicitation. Topic ``sessions.events``;
 subject (Kafka key) of every event: the pair id, so a pair's cadence (R7) is
 computed from one ordered stream.
 
-Every text here is sealed (R8) under the pair's key, except report details,
+Every text here is sealed (R8) under its author's key for the pair
+(``pair-<pair>-by-<member>``, shredded with her erasure), except report details,
 sealed under the moderators' key: they are for moderators only.
 """
 

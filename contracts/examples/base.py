@@ -31,6 +31,9 @@ REPORT = example_id("report")
 MODERATOR = example_id("moderator")
 FINGERPRINT = "fp:v1:platform-1:" + hashlib.sha256(b"mentor@example.org").hexdigest()
 AT = "2025-03-04T10:00:00+00:00"
-PAIR_KEY = f"pair-{PAIR}"
+#: What each member writes for the pair is sealed under her own key for it
+#: (``servicekit.crypto.author_key_id``): her erasure shreds her words only.
+MENTEE_PAIR_KEY = f"pair-{PAIR}-by-{MENTEE}"
+MENTOR_PAIR_KEY = f"pair-{PAIR}-by-{MENTOR}"
 MODERATORS_KEY = "moderators-1"
 

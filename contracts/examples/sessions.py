@@ -7,12 +7,13 @@ from typing import Any
 from contracts.examples.base import (
     AT,
     MENTEE,
+    MENTEE_PAIR_KEY,
     MENTOR,
+    MENTOR_PAIR_KEY,
     MODERATORS_KEY,
     OBJECTIVE,
     ORG,
     PAIR,
-    PAIR_KEY,
     REPORT,
     SESSION,
     example_id,
@@ -114,7 +115,7 @@ EXAMPLES: dict[tuple[str, int], dict[str, Any]] = {
         "pair_id": PAIR,
         "objective_id": OBJECTIVE,
         "mentee_id": MENTEE,
-        "text": sealed_example(PAIR_KEY, "Move into data engineering within a year"),
+        "text": sealed_example(MENTEE_PAIR_KEY, "Move into data engineering within a year"),
         "stated_at": AT,
     },
     ("ObjectiveStated", 2): {
@@ -122,7 +123,7 @@ EXAMPLES: dict[tuple[str, int], dict[str, Any]] = {
         "objective_id": OBJECTIVE,
         "mentee_id": MENTEE,
         "kind": "need",
-        "text": sealed_example(PAIR_KEY, "Confidence in technical interviews"),
+        "text": sealed_example(MENTEE_PAIR_KEY, "Confidence in technical interviews"),
         "stated_at": AT,
     },
     ("ObjectiveRevised", 1): {
@@ -130,7 +131,7 @@ EXAMPLES: dict[tuple[str, int], dict[str, Any]] = {
         "objective_id": OBJECTIVE,
         "mentee_id": MENTEE,
         "revision": 2,
-        "text": sealed_example(PAIR_KEY, "Move into data engineering within 18 months"),
+        "text": sealed_example(MENTEE_PAIR_KEY, "Move into data engineering within 18 months"),
         "revised_at": AT,
     },
     ("ObjectiveCommented", 1): {
@@ -138,7 +139,7 @@ EXAMPLES: dict[tuple[str, int], dict[str, Any]] = {
         "objective_id": OBJECTIVE,
         "comment_id": example_id("comment"),
         "author_id": MENTOR,
-        "text": sealed_example(PAIR_KEY, "Start with SQL"),
+        "text": sealed_example(MENTOR_PAIR_KEY, "Start with SQL"),
         "commented_at": AT,
     },
     ("ObjectiveAchieved", 1): {
@@ -153,7 +154,7 @@ EXAMPLES: dict[tuple[str, int], dict[str, Any]] = {
         "action_item_id": example_id("action-item"),
         "owner_id": MENTEE,
         "added_by": MENTOR,
-        "text": sealed_example(PAIR_KEY, "Finish the SQL course"),
+        "text": sealed_example(MENTOR_PAIR_KEY, "Finish the SQL course"),
         "due_on": "2025-05-01",
         "added_at": AT,
     },
@@ -171,7 +172,7 @@ EXAMPLES: dict[tuple[str, int], dict[str, Any]] = {
         "note_id": example_id("note"),
         "session_id": SESSION,
         "author_id": MENTEE,
-        "text": sealed_example(PAIR_KEY, "Talked about interviews"),
+        "text": sealed_example(MENTEE_PAIR_KEY, "Talked about interviews"),
         "added_at": AT,
     },
     ("FeedbackGiven", 1): {
@@ -180,7 +181,7 @@ EXAMPLES: dict[tuple[str, int], dict[str, Any]] = {
         "feedback_id": example_id("feedback"),
         "from_member_id": MENTEE,
         "to_member_id": MENTOR,
-        "text": sealed_example(PAIR_KEY, "Very helpful, thank you"),
+        "text": sealed_example(MENTEE_PAIR_KEY, "Very helpful, thank you"),
         "given_at": AT,
     },
     ("CommercialSolicitationReported", 1): {

@@ -5,7 +5,9 @@ key id says whose it is:
 
 - ``member-<id>``: a member's personal data (identity). Erasure destroys this
   key: the events stay, their content is unreadable everywhere, for good.
-- ``pair-<id>``: what only a pair reads (sessions: notes, objectives, feedback).
+- ``pair-<pair>-by-<member>``: what one member wrote for her pair, which only
+  the pair reads (sessions: notes, objectives, feedback). One key per author:
+  her erasure destroys hers in sessions too, and her counterpart's words stay.
 - ``moderators-1``: report details and decisions, readable by moderation only.
   Other services seal for it with moderation's *public* key (X25519 sealed
   box), so even the service that wrote a report cannot read it back.
@@ -227,5 +229,6 @@ def member_key_id(member_id: Any) -> str:
     return f"member-{member_id}"
 
 
-def pair_key_id(pair_id: Any) -> str:
-    return f"pair-{pair_id}"
+def author_key_id(pair_id: Any, member_id: Any) -> str:
+    """What ``member_id`` writes for the pair ``pair_id`` (sessions)."""
+    return f"pair-{pair_id}-by-{member_id}"

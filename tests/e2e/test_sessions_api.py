@@ -381,6 +381,31 @@ def test_r10_action_items_belong_to_an_objective_and_the_mentee_moves_them(pair)
 # -- R8, R11: notes and feedback, for the pair only ------------------------------------------
 
 
+def test_r8_her_erasure_shreds_what_she_wrote_for_the_pair_and_only_that(pair):
+    """Crypto-shredding reaches sessions: after her erasure her counterpart no longer
+    reads her words (text null), and still reads his own."""
+    tag = uuid.uuid4().hex[:10]
+    pair.as_mentee.post(f"{pair.path}/notes", {"text": f"Hers{tag}"}).ok()
+    pair.as_mentee.post(f"{pair.path}/objectives", {"kind": "objective",
+                                                     "text": f"Goal{tag}"}).ok()
+    pair.as_mentor.post(f"{pair.path}/notes", {"text": f"His{tag}"}).ok()
+
+    assert pair.mentee_org.post(f"/v1/members/{pair.mentee}/erasure",
+                                {"confirm": True}).status == 200
+
+    def notes() -> dict[str, str | None]:
+        items = pair.as_mentor.get(f"{pair.path}/notes").ok()["items"]
+        return {n["author_id"]: n["text"] for n in items}
+
+    wait_until(lambda: notes()[pair.mentee] is None, what="her note shredded in sessions")
+    assert notes()[pair.mentor] == f"His{tag}"
+    (objective,) = pair.as_mentor.get(f"{pair.path}/objectives").ok()["items"]
+    assert objective["text"] is None
+    assert tag not in str(pair.as_mentor.get(f"{pair.path}/objectives").ok())
+
+
+
+
 def test_r8_r11_notes_and_feedback_are_read_by_the_pair_only(pair, new_organisation):
     tag = uuid.uuid4().hex[:10]
     session = held(pair.as_mentee, pair).ok()["id"]
@@ -450,7 +475,8 @@ def test_r8_no_text_of_the_pair_in_plaintext_on_kafka_in_logs_or_in_metrics(pair
             topic_bytes("sessions.events")),
         timeout=30, what="the pair's six events on sessions.events")
     ours = b"\n".join(value for k, value in records if k == key)
-    assert f"enc:v1:pair-{pair.pair_id}:".encode() in ours, "texts travel sealed"
+    for author in (pair.mentee, pair.mentor):
+        assert f"enc:v1:pair-{pair.pair_id}-by-{author}:".encode() in ours, "texts travel sealed"
     assert b"enc:v1:moderators-1:" in ours, "report details sealed for moderators"
     everything = b"\n".join(value for _, value in records).lower()
     for marker in markers:

@@ -3,8 +3,8 @@
 The nameko service (``service``) only translates calls into these functions;
 everything here runs inside ``uow.run`` (retried from scratch on a concurrency
 conflict) or a Kafka handler's tracked transaction, so a command either commits
-whole or leaves nothing behind. Texts are sealed under the pair's key in the
-same transaction as the event that carries them (R8): the key and the first
+whole or leaves nothing behind. Texts are sealed under their author's key for the
+pair in the same transaction as the event that carries them (R8): the key and the first
 ciphertext made with it commit together.
 """
 
@@ -17,7 +17,7 @@ from typing import Any
 
 from services.eventcore.database import UnitOfWork
 from services.servicekit.actor import Actor
-from services.servicekit.crypto import Keyring, pair_key_id
+from services.servicekit.crypto import Keyring, author_key_id
 from services.servicekit.errors import NotFound, RuleViolation
 from services.sessions.application import views
 from services.sessions.domain import Pair, no_such_pair
@@ -132,9 +132,10 @@ class PairCommands:
         #: The organisations of the pair acted on (for per-organisation metrics).
         self.organisations: frozenset[str] = frozenset()
 
-    def _seal(self, pair: Pair, plaintext: str) -> str:
-        """R8: readable by the pair only, sealed under its key."""
-        return self.keyring.seal(self.uow.conn, pair_key_id(pair.id), plaintext)
+    def _seal(self, pair: Pair, author: str, plaintext: str) -> str:
+        """R8: readable by the pair only, sealed under the key of what ``author`` writes
+        for this pair, so that her erasure shreds her words and only hers."""
+        return self.keyring.seal(self.uow.conn, author_key_id(pair.id, author), plaintext)
 
     def _done(self, pair: Pair, recorded_id: str) -> dict[str, Any]:
         self.uow.save(pair)
@@ -201,7 +202,7 @@ class PairCommands:
     def state_objective(self, actor: Actor, pair_id: str, p: dict[str, Any],
                         objective_id: str) -> dict[str, Any]:
         def decide(pair: Pair, by: str) -> str:
-            pair.state_objective(objective_id, by, p["kind"], self._seal(pair, p["text"]),
+            pair.state_objective(objective_id, by, p["kind"], self._seal(pair, by, p["text"]),
                                  self.now)
             return objective_id
 
@@ -210,7 +211,7 @@ class PairCommands:
     def revise_objective(self, actor: Actor, pair_id: str, objective_id: str,
                          p: dict[str, Any]) -> dict[str, Any]:
         def decide(pair: Pair, by: str) -> str:
-            pair.revise_objective(objective_id, by, self._seal(pair, p["text"]), self.now)
+            pair.revise_objective(objective_id, by, self._seal(pair, by, p["text"]), self.now)
             return objective_id
 
         return self.run(actor, pair_id, decide)
@@ -226,7 +227,7 @@ class PairCommands:
     def comment_objective(self, actor: Actor, pair_id: str, objective_id: str,
                           p: dict[str, Any], comment_id: str) -> dict[str, Any]:
         def decide(pair: Pair, by: str) -> str:
-            pair.comment_objective(objective_id, comment_id, by, self._seal(pair, p["text"]),
+            pair.comment_objective(objective_id, comment_id, by, self._seal(pair, by, p["text"]),
                                    self.now)
             return comment_id
 
@@ -236,7 +237,7 @@ class PairCommands:
                         p: dict[str, Any], action_item_id: str) -> dict[str, Any]:
         def decide(pair: Pair, by: str) -> str:
             pair.add_action_item(objective_id, action_item_id, by,
-                                 self._seal(pair, p["text"]), self.now, p.get("due_on"))
+                                 self._seal(pair, by, p["text"]), self.now, p.get("due_on"))
             return action_item_id
 
         return self.run(actor, pair_id, decide)
@@ -254,7 +255,7 @@ class PairCommands:
     def add_note(self, actor: Actor, pair_id: str, p: dict[str, Any],
                  note_id: str) -> dict[str, Any]:
         def decide(pair: Pair, by: str) -> str:
-            pair.add_note(note_id, by, self._seal(pair, p["text"]), self.now,
+            pair.add_note(note_id, by, self._seal(pair, by, p["text"]), self.now,
                           p.get("session_id"))
             return note_id
 
@@ -263,7 +264,7 @@ class PairCommands:
     def give_feedback(self, actor: Actor, pair_id: str, session_id: str, p: dict[str, Any],
                       feedback_id: str) -> dict[str, Any]:
         def decide(pair: Pair, by: str) -> str:
-            pair.give_feedback(feedback_id, session_id, by, self._seal(pair, p["text"]),
+            pair.give_feedback(feedback_id, session_id, by, self._seal(pair, by, p["text"]),
                                self.now)
             return feedback_id
 
@@ -282,6 +283,16 @@ class PairCommands:
 
         # R1 before R3: whoever was solicited can always say so.
         return self.run(actor, pair_id, decide, charter_required=False)
+
+
+def erase_member_texts(uow: UnitOfWork, keyring: Keyring, member_id: str) -> list[str]:
+    """Her erasure reaches what she wrote for her pairs: the key of her words in each
+    pair is destroyed (a tombstone where she wrote nothing: never created later); her
+    counterparts' words stay theirs. Returns the pairs."""
+    pairs = queries.pairs_of(uow.conn, member_id)
+    for pair_id in pairs:
+        keyring.destroy(uow.conn, author_key_id(pair_id, member_id))
+    return pairs
 
 
 def export_member(uow: UnitOfWork, keyring: Keyring, actor: Actor,

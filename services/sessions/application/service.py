@@ -299,6 +299,14 @@ class SessionsService:
         with self.uow() as uow:
             DIRECTORY.apply(uow.conn, event)
 
+    @domain_event_handler("identity", "PersonalDataErased")
+    def on_personal_data_erased(self, event: DomainEvent) -> None:
+        """Crypto-shredding reaches sessions: what she wrote for her pairs is unreadable
+        from now on, for her counterpart too (R8 texts; events never rewritten)."""
+        d = catalogue.validate(event.name, event.version, event.data)
+        with self.uow() as uow:
+            handlers.erase_member_texts(uow, self.keyring, d["member_id"])
+
     @domain_event_handler("matching", "PairFormed")
     def on_pair_formed(self, event: DomainEvent) -> None:
         d = catalogue.validate(event.name, event.version, event.data)

@@ -1,8 +1,8 @@
 """R8, R11: the pair's notes and the feedback its members give each other.
 
 Notes (R8) are written by either member, about a session or the pair in
-general, sealed under the pair's key: the two members read them, nobody else
-(partner admins and ops see counts). Feedback (R11) follows a held session:
+general, sealed under the author's key for the pair: the two members read them,
+nobody else (partner admins and ops see counts). Feedback (R11) follows a held session:
 one member's word for the other, at most once per member and session, sealed
 the same way.
 """
@@ -51,7 +51,7 @@ class NotesMixin(SessionsMixin):
         session = None if session_id is None else self.session(session_id).session_id
         self.record("NoteAdded", {
             "pair_id": self.id, "note_id": note_id, "session_id": session,
-            "author_id": author, "text": sealed_for_pair(text, self.id),
+            "author_id": author, "text": sealed_for_pair(text, self.id, author),
             "added_at": iso(aware(now, "now")),
         })
 
@@ -73,7 +73,7 @@ class NotesMixin(SessionsMixin):
         self.record("FeedbackGiven", {
             "pair_id": self.id, "session_id": session.session_id, "feedback_id": feedback_id,
             "from_member_id": author, "to_member_id": self.other(author),
-            "text": sealed_for_pair(text, self.id), "given_at": iso(aware(now, "now")),
+            "text": sealed_for_pair(text, self.id, author), "given_at": iso(aware(now, "now")),
         })
 
     # -- apply -------------------------------------------------------------------------

@@ -84,7 +84,7 @@ class ObjectivesMixin(PairBase):
     def state_objective(self, objective_id: str, by: str, kind: str, text: str,
                         now: datetime) -> None:
         """R4: the mentee states a need, an expectation or an objective
-        (``text`` sealed under the pair's key, R8)."""
+        (``text`` sealed under her key for the pair, R8)."""
         mentee = self._mentee_acts(by, "states her needs, expectations and objectives")
         objective_id = canonical_id(objective_id, "objective_id")
         if objective_id in self.objectives:
@@ -93,7 +93,7 @@ class ObjectivesMixin(PairBase):
             raise Invalid(f"kind must be one of {', '.join(OBJECTIVE_KINDS)}.", field="kind")
         self.record("ObjectiveStated", {
             "pair_id": self.id, "objective_id": objective_id, "mentee_id": mentee,
-            "kind": kind, "text": sealed_for_pair(text, self.id),
+            "kind": kind, "text": sealed_for_pair(text, self.id, mentee),
             "stated_at": iso(aware(now, "now")),
         })
 
@@ -106,7 +106,7 @@ class ObjectivesMixin(PairBase):
                            field="objective_id")
         self.record("ObjectiveRevised", {
             "pair_id": self.id, "objective_id": objective.objective_id, "mentee_id": mentee,
-            "revision": objective.revision + 1, "text": sealed_for_pair(text, self.id),
+            "revision": objective.revision + 1, "text": sealed_for_pair(text, self.id, mentee),
             "revised_at": iso(aware(now, "now")),
         })
         return objective.revision
@@ -137,7 +137,7 @@ class ObjectivesMixin(PairBase):
         self.record("ObjectiveCommented", {
             "pair_id": self.id, "objective_id": objective.objective_id,
             "comment_id": comment_id, "author_id": author,
-            "text": sealed_for_pair(text, self.id), "commented_at": iso(aware(now, "now")),
+            "text": sealed_for_pair(text, self.id, author), "commented_at": iso(aware(now, "now")),
         })
 
     # -- action items (R10) -------------------------------------------------------------
@@ -159,7 +159,7 @@ class ObjectivesMixin(PairBase):
         self.record("ActionItemAdded", {
             "pair_id": self.id, "objective_id": objective.objective_id,
             "action_item_id": action_item_id, "owner_id": self.mentee_id, "added_by": member,
-            "text": sealed_for_pair(text, self.id),
+            "text": sealed_for_pair(text, self.id, member),
             "due_on": None if due is None else due.isoformat(),
             "added_at": iso(aware(now, "now")),
         })

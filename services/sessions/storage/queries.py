@@ -83,6 +83,13 @@ def open_pairs_of(conn: psycopg.Connection, member_id: str) -> list[str]:
     return [r[0] for r in found]
 
 
+def pairs_of(conn: psycopg.Connection, member_id: str) -> list[str]:
+    """Every pair a member is or was in, whatever its state (her erasure reaches all)."""
+    found = conn.execute("SELECT pair_id::text FROM pairs WHERE mentor_id = %s "
+                         "OR mentee_id = %s ORDER BY pair_id", (member_id, member_id)).fetchall()
+    return [r[0] for r in found]
+
+
 def plan_history(conn: psycopg.Connection, pair_id: str) -> list[dict[str, Any]]:
     return _rows(conn, "SELECT * FROM meeting_plans WHERE pair_id = %s ORDER BY revision",
                  (pair_id,))

@@ -36,8 +36,9 @@ def sealed_text(key_id: str, label: str = "text") -> str:
     return sealed.seal_format(key_id, label.encode().ljust(32, b"\0"))
 
 
-def pair_text(pair: Pair, label: str = "text") -> str:
-    return sealed_text(f"pair-{pair.id}", label)
+def pair_text(pair: Pair, label: str = "text", by: str | None = None) -> str:
+    """A text sealed for the pair by ``by`` (default: the mentor)."""
+    return sealed_text(f"pair-{pair.id}-by-{by or pair.mentor_id}", label)
 
 
 def moderators_text(label: str = "details") -> str:

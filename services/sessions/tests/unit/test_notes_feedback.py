@@ -10,7 +10,7 @@ from services.servicekit import crypto
 from services.servicekit.errors import Conflict, NotFound, RuleViolation
 from services.sessions.domain.confidentiality import (
     MODERATORS_KEY_PREFIX,
-    pair_key_id,
+    author_key_id,
 )
 from services.sessions.tests.unit.support import (
     FORMED,
@@ -33,11 +33,11 @@ def test_r8_either_member_adds_a_note_sealed_for_the_pair(author):
     pair = formed_pair()
     session = held_session(pair, FORMED + days(1))
     by = pair.mentor_id if author == "mentor" else pair.mentee_id
-    pair.add_note(new_id(), by, pair_text(pair, "note"), NOW, session_id=session)
+    pair.add_note(new_id(), by, pair_text(pair, "note", by=by), NOW, session_id=session)
     data = last(pair)
     catalogue.validate("NoteAdded", 1, data)
     assert (data["author_id"], data["session_id"]) == (by, session)
-    pair.add_note(new_id(), by, pair_text(pair, "general"), NOW)
+    pair.add_note(new_id(), by, pair_text(pair, "general", by=by), NOW)
     assert last(pair)["session_id"] is None
 
 
@@ -47,8 +47,8 @@ def test_a_note_names_a_session_of_the_pair_and_its_own_id():
                    session_id=new_id()).field == "session_id"
     note = new_id()
     pair.add_note(note, pair.mentor_id, pair_text(pair), NOW)
-    assert refusal(Conflict, pair.add_note, note, pair.mentee_id, pair_text(pair),
-                   NOW).field == "note_id"
+    assert refusal(Conflict, pair.add_note, note, pair.mentee_id,
+                   pair_text(pair, by=pair.mentee_id), NOW).field == "note_id"
 
 
 @pytest.mark.parametrize("text", [
@@ -73,7 +73,8 @@ def test_r8_pair_texts_are_sealed_under_this_pairs_key_only(text):
 
 def test_r8_the_domain_key_ids_are_the_keyrings():
     pair_id = new_id()
-    assert pair_key_id(pair_id) == crypto.pair_key_id(pair_id)
+    member_id = new_id()
+    assert author_key_id(pair_id, member_id) == crypto.author_key_id(pair_id, member_id)
     assert crypto.MODERATORS_KEY_ID.startswith(MODERATORS_KEY_PREFIX)
 
 
@@ -82,7 +83,7 @@ def test_r11_after_a_held_session_each_member_gives_feedback_to_the_other(author
     pair = formed_pair()
     session = held_session(pair, FORMED + days(1))
     by = pair.mentor_id if author == "mentor" else pair.mentee_id
-    pair.give_feedback(new_id(), session, by, pair_text(pair, "thanks"), NOW)
+    pair.give_feedback(new_id(), session, by, pair_text(pair, "thanks", by=by), NOW)
     data = last(pair)
     catalogue.validate("FeedbackGiven", 1, data)
     assert (data["from_member_id"], data["to_member_id"]) == (by, pair.other(by))
@@ -102,7 +103,8 @@ def test_r11_feedback_follows_a_held_session_once_per_member():
                    pair_text(pair), NOW).field == "session_id"
 
     held = held_session(pair, FORMED + days(1))
-    pair.give_feedback(new_id(), held, pair.mentee_id, pair_text(pair), NOW)
+    pair.give_feedback(new_id(), held, pair.mentee_id, pair_text(pair, by=pair.mentee_id),
+                       NOW)
     pair.give_feedback(new_id(), held, pair.mentor_id, pair_text(pair), NOW)  # the other's
     assert refusal(Conflict, pair.give_feedback, new_id(), held, pair.mentee_id,
                    pair_text(pair), NOW).field == "session_id"

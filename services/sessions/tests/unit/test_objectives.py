@@ -27,13 +27,14 @@ NOW = FORMED + days(1)
 
 def stated(pair, kind="objective"):
     objective = new_id()
-    pair.state_objective(objective, pair.mentee_id, kind, pair_text(pair, "goal"), NOW)
+    pair.state_objective(objective, pair.mentee_id, kind,
+                         pair_text(pair, "goal", by=pair.mentee_id), NOW)
     return objective
 
 
 def item_of(pair, objective, by=None):
     item = new_id()
-    pair.add_action_item(objective, item, by or pair.mentor_id, pair_text(pair, "do"), NOW)
+    pair.add_action_item(objective, item, by or pair.mentor_id, pair_text(pair, "do", by=by), NOW)
     return item
 
 
@@ -62,8 +63,9 @@ def test_r4_the_mentor_does_not_state_revise_or_achieve_them():
 def test_r4_each_revision_is_an_event_numbered_from_2():
     pair = formed_pair()
     objective = stated(pair)
-    assert pair.revise_objective(objective, pair.mentee_id, pair_text(pair, "v2"), NOW) == 2
-    assert pair.revise_objective(objective, pair.mentee_id, pair_text(pair, "v3"), NOW) == 3
+    for revision in (2, 3):
+        text = pair_text(pair, f"v{revision}", by=pair.mentee_id)
+        assert pair.revise_objective(objective, pair.mentee_id, text, NOW) == revision
     revisions = [e for e in pair.pending if e.name == "ObjectiveRevised"]
     assert [e.data["revision"] for e in revisions] == [2, 3]
     assert revisions[0].data["text"] != revisions[1].data["text"]  # history, not overwrite
@@ -133,8 +135,8 @@ def test_r10_an_item_belongs_to_an_objective_of_the_pair():
     item = item_of(pair, objective)
     assert refusal(Conflict, pair.add_action_item, objective, item, pair.mentee_id,
                    pair_text(pair), NOW).field == "action_item_id"
-    pair.add_action_item(objective, new_id(), pair.mentee_id, pair_text(pair), NOW,
-                         due_on=NOW.date() + days(30))
+    pair.add_action_item(objective, new_id(), pair.mentee_id,
+                         pair_text(pair, by=pair.mentee_id), NOW, due_on=NOW.date() + days(30))
     assert last(pair)["due_on"] == (NOW.date() + days(30)).isoformat()
 
 

@@ -73,8 +73,8 @@ def outsider_commands(pair: Pair, outsider: str):
         (pair.cancel_session, (session, outsider, "other", now)),
         (pair.record_meeting_plan, (outsider, 30, "remote", now.date(), [], now)),
         (pair.state_objective, (new_id(), outsider, "objective", pair_text(pair), now)),
-        (pair.add_note, (new_id(), outsider, pair_text(pair), now)),
-        (pair.give_feedback, (new_id(), session, outsider, pair_text(pair), now)),
+        (pair.add_note, (new_id(), outsider, pair_text(pair, by=outsider), now)),
+        (pair.give_feedback, (new_id(), session, outsider, pair_text(pair, by=outsider), now)),
         (pair.report_solicitation, (new_id(), outsider, moderators_text(), [], now)),
     ]
 
@@ -171,14 +171,14 @@ def member_commands(pair: Pair, session: str, objective: str, item: str):
         (pair.record_session_held, (new_id(), member, now, 60, "remote", now)),
         (pair.confirm_session, (session, member, now)),
         (pair.record_meeting_plan, (member, 20, "remote", now.date(), [], now)),
-        (pair.state_objective, (new_id(), member, "objective", pair_text(pair), now)),
-        (pair.revise_objective, (objective, member, pair_text(pair), now)),
-        (pair.comment_objective, (objective, new_id(), member, pair_text(pair), now)),
+        (pair.state_objective, (new_id(), member, "objective", pair_text(pair, by=member), now)),
+        (pair.revise_objective, (objective, member, pair_text(pair, by=member), now)),
+        (pair.comment_objective, (objective, new_id(), member, pair_text(pair, by=member), now)),
         (pair.achieve_objective, (objective, member, now)),
-        (pair.add_action_item, (objective, new_id(), member, pair_text(pair), now)),
+        (pair.add_action_item, (objective, new_id(), member, pair_text(pair, by=member), now)),
         (pair.change_action_item_state, (item, member, "done", now)),
-        (pair.add_note, (new_id(), member, pair_text(pair), now)),
-        (pair.give_feedback, (new_id(), session, member, pair_text(pair), now)),
+        (pair.add_note, (new_id(), member, pair_text(pair, by=member), now)),
+        (pair.give_feedback, (new_id(), session, member, pair_text(pair, by=member), now)),
     ]
 
 
@@ -186,7 +186,8 @@ def test_a_closed_pair_refuses_every_command_naming_the_pair():
     pair = formed_pair()
     session = held_session(pair, FORMED + days(1))
     objective, item = new_id(), new_id()
-    pair.state_objective(objective, pair.mentee_id, "objective", pair_text(pair), FORMED)
+    pair.state_objective(objective, pair.mentee_id, "objective",
+                         pair_text(pair, by=pair.mentee_id), FORMED)
     pair.add_action_item(objective, item, pair.mentor_id, pair_text(pair), FORMED)
     pair.on_pair_ended("completed", pair.mentee_id, FORMED + days(5))
     pair.collect()

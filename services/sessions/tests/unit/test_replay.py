@@ -39,16 +39,17 @@ def test_a_whole_programme_replays_to_the_live_state_at_every_step():
     pair.record_session_held(first, mentee, t, 90, "in_person", t + timedelta(hours=2))
     pair.record_meeting_plan(mentor, 30, "remote", t.date(), [t.date() + days(30)], t)
     objective, item = new_id(), new_id()
-    pair.state_objective(objective, mentee, "objective", pair_text(pair, "goal"), t)
-    pair.state_objective(new_id(), mentee, "need", pair_text(pair, "need"), t)
-    pair.comment_objective(objective, new_id(), mentor, pair_text(pair, "c"), t)
-    pair.add_action_item(objective, item, mentor, pair_text(pair, "do"), t, t.date() + days(9))
+    pair.state_objective(objective, mentee, "objective", pair_text(pair, "goal", by=mentee), t)
+    pair.state_objective(new_id(), mentee, "need", pair_text(pair, "need", by=mentee), t)
+    pair.comment_objective(objective, new_id(), mentor, pair_text(pair, "c", by=mentor), t)
+    pair.add_action_item(objective, item, mentor, pair_text(pair, "do", by=mentor), t,
+                         t.date() + days(9))
     step()
     pair.confirm_session(first, mentor, t + days(1))
-    pair.revise_objective(objective, mentee, pair_text(pair, "goal v2"), t + days(1))
+    pair.revise_objective(objective, mentee, pair_text(pair, "goal v2", by=mentee), t + days(1))
     pair.change_action_item_state(item, mentee, "done", t + days(2))
-    pair.add_note(new_id(), mentor, pair_text(pair, "n"), t + days(2), session_id=first)
-    pair.give_feedback(new_id(), first, mentee, pair_text(pair, "f"), t + days(2))
+    pair.add_note(new_id(), mentor, pair_text(pair, "n", by=mentor), t + days(2), session_id=first)
+    pair.give_feedback(new_id(), first, mentee, pair_text(pair, "f", by=mentee), t + days(2))
     upcoming = new_id()
     pair.schedule_session(upcoming, mentor, t + days(29), 60, "remote", t + days(2))
     pair.cancel_session(upcoming, mentee, "rescheduled", t + days(3))
@@ -109,5 +110,5 @@ def test_a_stream_written_with_older_versions_replays_through_the_upcasters():
 
     # and the rebuilt pair goes on deciding with its rules
     pair.confirm_session(session["session_id"], mentee, held.started_at + days(1))
-    pair.add_note(new_id(), mentee, sealed_text(f"pair-{pair_id}"), held.started_at)
+    pair.add_note(new_id(), mentee, sealed_text(f"pair-{pair_id}-by-{mentee}"), held.started_at)
     assert [e.name for e in pair.pending] == ["SessionConfirmed", "NoteAdded"]
