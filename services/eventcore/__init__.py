@@ -9,7 +9,8 @@
   dead-letter topic for poison messages.
 - ``commands``: the RPC entrypoint of commands, applied once however often
   RabbitMQ delivers the call (the mark is in the unit of work's transaction).
-- ``database``: connection pools and the nameko ``UnitOfWork`` dependency.
+- ``database``: connection pools and the nameko ``UnitOfWork`` dependency (with
+  ``on_commit``: what announces a change runs once it is committed).
 - ``projections``: read models that can be dropped and rebuilt from the store.
 - ``topics``: reading a topic from its start to its current end (rebuilds, dead letters).
 - ``metrics``: the Prometheus metrics all of the above export.

@@ -50,7 +50,7 @@ from nameko.extensions import Entrypoint, ProviderCollector, SharedExtension
 from contracts import catalogue as contracts_catalogue
 from contracts import envelope
 from services.eventcore import kafka_clients, metrics, service_config, settings
-from services.eventcore.database import DatabasePools
+from services.eventcore.database import DatabasePools, run_committed
 from services.eventcore.events import DomainEvent
 from services.eventcore.store import Catalogue
 
@@ -291,6 +291,7 @@ class DomainEventHandler(Entrypoint):
         self.event_names = (event_name,) if isinstance(event_name, str) else tuple(event_name)
         self.catalogue = catalogue
         self._open: dict[Any, Any] = {}
+        self._deferred: dict[Any, list[Callable[[], None]]] = {}
         self._lock = threading.Lock()
         super().__init__(**kwargs)
 
@@ -311,10 +312,17 @@ class DomainEventHandler(Entrypoint):
         with self._lock:
             return self._open.get(getattr(event, "event_id", None))
 
+    def defer_until_commit(self, worker_ctx: Any, actions: list[Callable[[], None]]) -> None:
+        """Actions of the worker's units of work, run once its transaction committed."""
+        event = worker_ctx.args[0] if worker_ctx.args else None
+        with self._lock:
+            self._deferred.setdefault(getattr(event, "event_id", None), []).extend(actions)
+
     def handle(self, event: DomainEvent) -> str:
         """Run the handler once in a tracked transaction: 'handled' or 'duplicate'.
 
-        Raises :class:`HandlerFailed` (after rolling back, so no mark is left).
+        Raises :class:`HandlerFailed` (after rolling back, so no mark is left, and
+        dropping the handler's on-commit actions).
         """
         database = self.pools.get(self.config.database_url)
         try:
@@ -337,6 +345,10 @@ class DomainEventHandler(Entrypoint):
             raise
         except Exception as exc:  # the commit itself failed: same as a failed handler
             raise HandlerFailed(str(exc)) from exc
+        finally:
+            with self._lock:
+                deferred = self._deferred.pop(event.event_id, [])
+        run_committed(deferred)  # reached only once committed
         return "handled"
 
     def _run_worker(self, event: DomainEvent) -> None:

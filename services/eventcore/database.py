@@ -9,6 +9,7 @@ commit (see ``consumer``).
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -24,6 +25,8 @@ from services.eventcore.aggregate import Aggregate
 from services.eventcore.events import DomainEvent, NewEvent, RecordedEvent
 from services.eventcore.projections import Projection
 from services.eventcore.store import Catalogue, ConcurrencyConflict, EventStore
+
+log = logging.getLogger("eventcore.database")
 
 A = TypeVar("A", bound=Aggregate)
 T = TypeVar("T")
@@ -91,6 +94,12 @@ class UnitOfWork:
         self.store = store
         self.projections = projections
         self.hooks = hooks
+        self.committed: list[Callable[[], None]] = []
+
+    def on_commit(self, action: Callable[[], None]) -> None:
+        """Run ``action`` once this unit of work has committed (never if it rolls back):
+        what tells the world about a change must not outrun it."""
+        self.committed.append(action)
 
     def append(
         self, stream_id: str, expected_version: int, events: list[NewEvent],
@@ -127,6 +136,16 @@ class UnitOfWork:
 
     def execute(self, query: Any, params: Any = None) -> psycopg.Cursor:
         return self.conn.execute(query, params)
+
+
+def run_committed(actions: Sequence[Callable[[], None]]) -> None:
+    """The on-commit actions of a committed unit of work. One that fails is logged:
+    the change is committed whatever it says."""
+    for action in actions:
+        try:
+            action()
+        except Exception:
+            log.exception("an action after commit failed (the commit stands)")
 
 
 class DatabasePools(SharedExtension):
@@ -228,15 +247,19 @@ class _UnitsOfWork:
         conn = self._tracked()
         if conn is not None:
             # Inside a Kafka event handler: its entrypoint commits, together
-            # with the idempotency mark (``consumer``).
-            yield UnitOfWork(conn, provider.store, provider.projections, provider.hooks)
+            # with the idempotency mark, then runs the on-commit actions (``consumer``).
+            uow = UnitOfWork(conn, provider.store, provider.projections, provider.hooks)
+            yield uow
+            self._worker_ctx.entrypoint.defer_until_commit(self._worker_ctx, uow.committed)
             return
         command_id = self._unmarked_command
         with provider.database.transaction() as conn:
             if command_id is not None:
                 commands.mark_applied(conn, command_id)  # first: nothing decided twice
-            yield UnitOfWork(conn, provider.store, provider.projections, provider.hooks)
+            uow = UnitOfWork(conn, provider.store, provider.projections, provider.hooks)
+            yield uow
         self._unmarked_command = None
+        run_committed(uow.committed)
 
     def run(self, decide: Callable[[UnitOfWork], T], attempts: int = 3) -> T:
         """``decide(uow)`` in a fresh transaction, again from scratch (reloading

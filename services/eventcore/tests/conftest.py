@@ -38,17 +38,36 @@ class HeldSessions:
         )
 
 
+def _sessions_seen_from_outside(pair: str) -> int:
+    """The projected session count of ``pair``, as another connection sees it."""
+    with psycopg.connect(ProjectingService.watched_database) as conn:
+        exists = conn.execute("SELECT to_regclass('held_sessions')").fetchone()[0]
+        row = conn.execute("SELECT sessions FROM held_sessions WHERE pair_id = %s",
+                           (pair,)).fetchone() if exists else None
+    return row[0] if row else 0
+
+
 class ProjectingService:
     name = "projecting"
     uow = UnitOfWorkProvider(catalogue)
     projection = HeldSessions()
     busy_seconds = 0.0
     cannot_cope_with_119 = True
+    #: Set by a test: the database whose projection the on-commit action reads from a
+    #: connection of its own; what it saw, per pair, is appended to ``seen_after_commit``.
+    watched_database: str | None = None
+    seen_after_commit: list[tuple[str, int]] = []
 
     @domain_event_handler("sessions", "SessionHeld")
     def on_session_held(self, event: DomainEvent) -> None:
         if event.data.get("duration_minutes") == 119 and ProjectingService.cannot_cope_with_119:
             raise RuntimeError("this handler cannot cope with 119 minutes")
+        if ProjectingService.watched_database:
+            with self.uow() as uow:
+                uow.on_commit(lambda: ProjectingService.seen_after_commit.append(
+                    (event.stream_id, _sessions_seen_from_outside(event.stream_id))))
+                if event.data.get("duration_minutes") == 118:
+                    raise RuntimeError("fails after asking for an action on commit")
         if ProjectingService.busy_seconds:
             eventlet.sleep(ProjectingService.busy_seconds)  # a slow, but alive, handler
         if event.data.get("duration_minutes") == 61:
@@ -99,3 +118,5 @@ def harness(settings, make_topic, database_url, container_factory):
     producer.close()
     ProjectingService.busy_seconds = 0.0
     ProjectingService.cannot_cope_with_119 = True
+    ProjectingService.watched_database = None
+    ProjectingService.seen_after_commit = []

@@ -28,12 +28,17 @@ class FilingService:
     name = "filing_test"
     uow = UnitOfWorkProvider(catalogue)
     refuse_next = False
+    database_url = ""
+    #: (pair, its events as another connection saw them) from each action on commit.
+    seen_after_commit: list[tuple[str, int]] = []
 
     @command_rpc
     def hold(self, pair_id: str) -> str:
         with self.uow() as uow:
             version = len(uow.load(pair_id))
             uow.append(pair_id, version, [session_held(pair_id)])
+            uow.on_commit(lambda: FilingService.seen_after_commit.append(
+                (pair_id, _held(FilingService.database_url, pair_id))))
             if FilingService.refuse_next:
                 FilingService.refuse_next = False
                 raise RuntimeError("refused after appending: the unit of work rolls back")
@@ -58,6 +63,7 @@ def filing(settings, database_url, container_factory):
         "EVENTCORE": {"context": "sessions", "database_url": database_url},
     })
     container.start()
+    FilingService.database_url, FilingService.seen_after_commit = database_url, []
     exchange = get_rpc_exchange({"AMQP_URI": settings.amqp_uri})
     with Connection(settings.amqp_uri) as amqp:
         # nameko replies on its RPC exchange, routed by the reply_to name.
@@ -125,3 +131,13 @@ def test_the_units_of_work_of_one_command_are_one_command(filing, database_url):
     assert filing("hold_twice", call, pair_id=pair)["error"]["exc_type"] == \
         "CommandAlreadyApplied"
     assert _held(database_url, pair) == 2
+
+
+def test_an_action_on_commit_runs_after_the_commands_commit_and_never_after_a_failure(
+    filing, database_url,
+):
+    pair, failing = str(uuid.uuid4()), str(uuid.uuid4())
+    FilingService.refuse_next = True
+    assert filing("hold", str(uuid.uuid4()), pair_id=failing)["error"] is not None
+    assert filing("hold", str(uuid.uuid4()), pair_id=pair)["result"] == "held at version 1"
+    assert FilingService.seen_after_commit == [(pair, 1)]

@@ -134,3 +134,18 @@ def test_a_record_that_cannot_be_set_aside_is_read_again_with_everything_after_i
                what="every good record, in every partition")
     assert failures, "dead-lettering failed once"
     assert [d.value for d in harness.dead_letters(3)] == [b"\x00 poison"] * 3
+
+
+def test_an_action_on_commit_runs_after_the_handlers_commit_and_never_after_a_failure(
+    harness, database_url,
+):
+    """What a handler announces (a broadcast) must not outrun its commit: the action
+    sees the projection from another connection; a failed handler's action never runs."""
+    ProjectingService.watched_database = database_url
+    pair, failing = str(uuid.uuid4()), str(uuid.uuid4())
+    harness.send(envelope.encode(held_cloud_event(failing, version=1, minutes=118)),
+                 failing.encode())
+    harness.send(envelope.encode(held_cloud_event(pair, version=1, minutes=90)), pair.encode())
+    wait_until(lambda: ProjectingService.seen_after_commit, what="the action on commit")
+    harness.dead_letters(1)  # the failing one, after all its attempts
+    assert ProjectingService.seen_after_commit == [(pair, 1)]
