@@ -82,8 +82,9 @@ class Paths:
 
         Everything under ``.stack/`` (Kafka's log, the secrets) goes together, and goes
         together with ``make clean``; the databases live in the machine's cluster
-        instead, so they carry this id (see ``postgres.Postgres.bind``) and are
-        recognised when they were written for another ``.stack/``.
+        instead, so they carry this id (with the Kafka log's and the master secret's:
+        ``postgres.Postgres.written_with``) and are recognised when they were
+        written for another ``.stack/``.
         """
         path = self.stack / "stack.id"
         try:

@@ -166,10 +166,16 @@ class Kafka(Daemon):
             "num.io.threads=4\n"
         )
 
-    def _cluster_id(self) -> str:
+    def recorded_cluster_id(self) -> str | None:
+        """The id the storage was formatted with, ``None`` before the first start."""
         path = self.home / "cluster.id"
-        if path.exists():
-            return path.read_text().strip()
+        return path.read_text().strip() if path.exists() else None
+
+    def _cluster_id(self) -> str:
+        recorded = self.recorded_cluster_id()
+        if recorded is not None:
+            return recorded
+        path = self.home / "cluster.id"
         while True:
             # Kafka's own format: 16 random bytes, URL-safe base64 without padding;
             # like Kafka's Uuid.randomUuid, never one that starts with "-" (an option).

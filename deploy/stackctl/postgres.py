@@ -8,6 +8,7 @@ data lives in /var/lib/postgresql/15/mentoring, so it survives ``make clean``.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from deploy.stackctl import system
 from deploy.stackctl.component import Component, State
 from deploy.stackctl.errors import StackError
 from services.eventcore import settings as project_settings
+from services.servicekit import secrets
 
 VERSION = "15"
 CLUSTER = "mentoring"
@@ -33,13 +35,13 @@ SELECT format('CREATE ROLE %I LOGIN CREATEDB', :'role')
  WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'role') \\gexec
 SELECT format('ALTER ROLE %I LOGIN CREATEDB PASSWORD %L', :'role', :'password') \\gexec
 """
-# Each context's database is bound to the ``.stack/`` it was written for, by its
-# comment. The cluster is the machine's and outlives a checkout (a CI machine reused
-# by a fresh clone, or ``make clean``), but what the databases hold only makes sense
-# with that ``.stack/``: their outboxes say "published" about a Kafka log that is
-# gone, and their sealed keys open only with the master secret that was deleted with
-# it. Such a database is dropped and created afresh, and ``up`` says so.
-_BINDING = "mentoring stack {stack_id}: bound to the .stack/ with this stack.id"
+# Each context's database is bound, by its comment, to the state it was written
+# with (``Postgres.written_with``). The cluster is the machine's and outlives a checkout (a
+# CI machine reused by a fresh clone, ``make clean``), but what the databases hold
+# only makes sense with that state: their outboxes say "published" about a Kafka
+# log, their data keys open only with one master secret. A database written with
+# another is dropped and created afresh, and ``up`` says so.
+_BINDING = "mentoring stack {identity}"
 _DATABASE = """\
 SELECT format('DROP DATABASE %I WITH (FORCE)', '{name}')
  WHERE {foreign} \\gexec
@@ -162,20 +164,30 @@ class Postgres(Component):
             raise StackError(f"cluster {VERSION}/{CLUSTER} runs on port {cluster[0]}, not on "
                              f"MENTORING_PG_PORT={s.pg_port}: stop it first (stackctl down)")
         contexts = {s.database_name(ctx): ctx for ctx in project_settings.CONTEXTS}
-        binding = self.bind(list(contexts), self.paths.stack_id(), together=True)
+        binding = self.bind(list(contexts), self.written_with(), together=True)
         for name in binding.recreated:
-            print(f"stackctl: database {name} dropped and created empty (written for another "
-                  ".stack/, or beside databases that are gone)", flush=True)
+            print(f"stackctl: database {name} dropped and created empty (written with another "
+                  "Kafka log or master secret, or beside databases that are gone)", flush=True)
         self.created_contexts = [contexts[name] for name in binding.created]
 
-    def bind(self, names: list[str], stack_id: str, together: bool = False) -> Binding:
+    def written_with(self) -> str:
+        """What the databases' content depends on outside them: this ``.stack/`` (its
+        id), the Kafka log their outboxes published to (its cluster id) and the master
+        secret their data keys are wrapped with (a hash of it, never the secret)."""
+        from deploy.stackctl.kafka import Kafka
+
+        kafka = Kafka(self.stack).recorded_cluster_id() or "none"
+        master = hashlib.sha256(b"stackctl binding\0" + secrets.load("master")).hexdigest()
+        return f"{self.paths.stack_id()} kafka {kafka} master {master[:16]}"
+
+    def bind(self, names: list[str], identity: str, together: bool = False) -> Binding:
         """Create the databases ``names`` that are missing, recreate those bound to
-        another stack id, and bind them all to ``stack_id``.
+        another identity, and bind them all to ``identity``.
 
         ``together``: one history for all of them. When any starts empty, the others
         are recreated too: they hold projections of events whose store is gone.
         """
-        binding = _BINDING.format(stack_id=stack_id)
+        binding = _BINDING.format(identity=identity)
         existing = dict(
             line.split("\t", 1) for line in self._psql(["-A", "-t", "-F", "\t", "-c", _BOUND])
             .splitlines() if "\t" in line

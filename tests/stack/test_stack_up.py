@@ -10,6 +10,7 @@ import uuid
 from pathlib import Path
 
 import psycopg
+import pytest
 from kafka import KafkaAdminClient, TopicPartition
 from kombu import Connection
 
@@ -134,13 +135,49 @@ def test_context_topics_keep_every_event(conf: project_settings.Settings) -> Non
 
 
 def test_each_context_database_is_bound_to_this_stack(conf: project_settings.Settings) -> None:
+    """The binding names this .stack/, its Kafka log and its master secret (hashed)."""
+    from deploy.stackctl import config
+    from deploy.stackctl.postgres import Postgres
+
+    postgres = Postgres(config.load(ROOT))
+    written_with = postgres.written_with()
     stack_id = (ROOT / ".stack" / "stack.id").read_text().strip()
+    cluster_id = (ROOT / ".stack" / "kafka" / "cluster.id").read_text().strip()
+    assert stack_id in written_with and cluster_id in written_with
+    master = (ROOT / ".stack" / "secrets" / "master.key").read_text().strip()
+    assert master not in written_with
     with psycopg.connect(conf.database_url("identity"), connect_timeout=5) as conn:
         comments = dict(conn.execute(
             "SELECT datname, shobj_description(oid, 'pg_database') FROM pg_database"
         ).fetchall())
     for ctx in project_settings.CONTEXTS:
-        assert stack_id in comments[conf.database_name(ctx)], ctx
+        assert comments[conf.database_name(ctx)] == f"mentoring stack {written_with}", ctx
+
+
+def test_the_binding_changes_with_the_kafka_log_and_with_the_master_secret(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Deleting .stack/kafka or the secrets by hand makes the databases another
+    state's: they are not kept beside a log or a secret they do not match."""
+    from deploy.stackctl import config
+    from deploy.stackctl.postgres import Postgres
+    from services.servicekit import secrets
+
+    root = tmp_path / "checkout"
+    (root / ".stack" / "kafka").mkdir(parents=True)
+    (root / ".stack" / "stack.id").write_text("one-stack\n")
+    monkeypatch.setenv("MENTORING_SECRETS_DIR", str(root / ".stack" / "secrets"))
+    secrets.ensure_all()
+    postgres = Postgres(config.load(root))
+    (root / ".stack" / "kafka" / "cluster.id").write_text("first-log\n")
+    first = postgres.written_with()
+    assert first == postgres.written_with()
+    (root / ".stack" / "kafka" / "cluster.id").write_text("second-log\n")
+    second = postgres.written_with()
+    assert second != first
+    (root / ".stack" / "secrets" / "master.key").unlink()
+    secrets.ensure_all()
+    assert postgres.written_with() not in (first, second)
 
 
 def test_a_database_written_for_another_stack_is_recreated_empty(
