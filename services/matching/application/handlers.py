@@ -19,6 +19,7 @@ from typing import Any
 from services.eventcore.database import UnitOfWork
 from services.eventcore.store import ConcurrencyConflict
 from services.matching.application import views
+from services.matching.application.mentor_index import MentorIndexCache
 from services.matching.application.metrics import Tally
 from services.matching.domain.candidate import Candidate
 from services.matching.domain.capacity import assert_mentee_free
@@ -126,13 +127,19 @@ def member_eligibility(uow: UnitOfWork, actor: Actor, member_id: str) -> dict[st
 
 
 def suggest(uow: UnitOfWork, config: MatchingConfig, actor: Actor, mentee_id: str,
-            limit: int | None) -> dict[str, Any]:
+            limit: int | None, indexes: MentorIndexCache | None = None) -> dict[str, Any]:
     """The top mentors for the mentee, each with the part every criterion played, and
-    how many mentors each hard constraint ruled out."""
+    how many mentors each hard constraint ruled out. ``indexes``: the process's
+    indexes kept while the read model has not changed."""
     mentee = _mentee(uow, actor, mentee_id)
     charter = queries.current_charter(uow.conn)
     assert_eligible(mentee, charter, field="mentee_id")  # R3, R2
-    index = _mentors(uow, mentee.organisation_id, charter)
+    organisation_id = mentee.organisation_id
+    if indexes is None:
+        index = _mentors(uow, organisation_id, charter)
+    else:
+        index = indexes.get(uow.conn, organisation_id, charter,
+                            lambda: _mentors(uow, organisation_id, charter))
     found = index.suggest(mentee.as_mentee(), config.weights, limit or config.suggestions)
     return views.suggestions(found)
 

@@ -25,6 +25,7 @@ from services.eventcore.consumer import domain_event_handler
 from services.eventcore.database import UnitOfWorkProvider
 from services.eventcore.events import DomainEvent
 from services.matching.application import handlers
+from services.matching.application.mentor_index import MentorIndexCache
 from services.matching.application.metrics import Tally, publish_pool_sizes
 from services.matching.application.settings import MatchingSettings
 from services.matching.storage import queries
@@ -38,6 +39,9 @@ from services.servicekit.timers import configured_timer
 log = logging.getLogger("matching")
 
 (POOL,) = FOREIGN["identity"]
+
+#: The mentor indexes this process keeps between suggestions (``mentor_index``).
+MENTOR_INDEXES = MentorIndexCache()
 (EXCLUSIONS,) = FOREIGN["moderation"]
 
 #: Due proposals expired per sweep at most (the next sweep takes the rest).
@@ -72,7 +76,8 @@ class MatchingService:
     def suggest(self, actor: Actor, payload: dict[str, Any], mentee_id: str) -> dict[str, Any]:
         """For the mentee herself or her organisation."""
         with self.uow() as uow:
-            return handlers.suggest(uow, self.settings, actor, mentee_id, payload.get("limit"))
+            return handlers.suggest(uow, self.settings, actor, mentee_id, payload.get("limit"),
+                                    MENTOR_INDEXES)
 
     # -- requests and answers (R9) -------------------------------------------------------
 

@@ -33,6 +33,48 @@ from services.matching.domain.candidate import PROFILE_FIELDS
 OPEN = ("proposed", "formed")
 
 
+# The mentors a mentee may be suggested depend on five tables. Each change to them
+# bumps ``pool_version`` *at commit* (a deferred constraint trigger: the version row is
+# the last lock a writer takes, so writers cannot deadlock on it), and a reader that
+# reads the version before the mentors knows whether an index it built is still true
+# (``application.mentor_index``). The row is no projection's: a rebuild keeps it
+# counting up, so no index built before a rebuild is taken for one built after.
+_VERSIONED = """
+CREATE TABLE IF NOT EXISTS pool_version (
+    singleton  boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+    version    bigint NOT NULL
+);
+INSERT INTO pool_version (version) VALUES (0) ON CONFLICT DO NOTHING;
+CREATE OR REPLACE FUNCTION pool_version_bump() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE pool_version SET version = version + 1;
+    RETURN NULL;
+END $$;
+"""
+_TRIGGER = """
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = '{table}_bumps_pool_version'
+                   AND tgrelid = '{table}'::regclass) THEN
+        CREATE CONSTRAINT TRIGGER {table}_bumps_pool_version
+            AFTER INSERT OR UPDATE OR DELETE ON {table}
+            DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION pool_version_bump();
+    END IF;
+END $$;
+"""
+
+
+def version_tables(conn: psycopg.Connection, *tables: str) -> None:
+    """Make every change to ``tables`` bump ``pool_version`` when it commits."""
+    conn.execute(_VERSIONED)
+    for table in tables:
+        conn.execute(_TRIGGER.format(table=table))
+
+
+def pool_version(conn: psycopg.Connection) -> int:
+    return int(conn.execute("SELECT version FROM pool_version").fetchone()[0])
+
+
 class PairsReadModel(EventProjection):
     tables = ("pairs",)
 
@@ -68,6 +110,7 @@ class PairsReadModel(EventProjection):
         CREATE INDEX IF NOT EXISTS pairs_by_mentor_organisation
             ON pairs (mentor_organisation_id, proposed_at);
         """)
+        version_tables(conn, "pairs")  # the mentors' loads
 
     def _step(self, conn: psycopg.Connection, e: DomainEvent, assignments: str,
               params: tuple[Any, ...] = ()) -> None:
@@ -148,6 +191,7 @@ class PoolReadModel(EventProjection):
             matching_scope   text NOT NULL
         );
         """)
+        version_tables(conn, "pool_members", "pool_charter_versions", "pool_organisations")
 
     def on_MemberRegistered(self, conn: psycopg.Connection, e: DomainEvent) -> None:
         d = e.data  # v2 (v1 arrives upcast)
@@ -216,6 +260,7 @@ class ExclusionList(EventProjection):
         CREATE INDEX IF NOT EXISTS pool_exclusions_by_fingerprint
             ON pool_exclusions (fingerprint);
         """)
+        version_tables(conn, "pool_exclusions")
 
     def on_MemberExcluded(self, conn: psycopg.Connection, e: DomainEvent) -> None:
         d = e.data
