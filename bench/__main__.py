@@ -15,7 +15,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import eventcore, matching, sessions
+from bench import eventcore, matching, matching_read_path, sessions
 from services.eventcore import settings
 
 RESULTS = Path(__file__).parent / "results" / "latest.json"
@@ -29,6 +29,7 @@ def main() -> int:
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
         "eventcore": eventcore.run(conf),
         "matching": matching.run(),
+        "matching_read_path": matching_read_path.run(conf),
         "sessions": sessions.run(conf),
     }
     RESULTS.parent.mkdir(exist_ok=True)
