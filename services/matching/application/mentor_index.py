@@ -32,7 +32,7 @@ KEEP = 32
 class MentorIndexCache:
     def __init__(self, keep: int = KEEP) -> None:
         self.keep = keep
-        self._indexes: OrderedDict[tuple[str, int | None], tuple[int, MentorIndex]] = \
+        self._indexes: OrderedDict[tuple[str, str, int | None], tuple[int, MentorIndex]] = \
             OrderedDict()
         self._lock = threading.Lock()
         self.builds = 0
@@ -42,7 +42,8 @@ class MentorIndexCache:
         """The index of the mentors a mentee of ``organisation_id`` may meet, built
         by ``build`` unless the one kept is as recent as the read model."""
         version = pool_version(conn)
-        key = (organisation_id, charter)
+        # The database too: containers of one process (tests) may read different ones.
+        key = (conn.info.dbname, organisation_id, charter)
         with self._lock:
             kept = self._indexes.get(key)
             if kept is not None and kept[0] == version:
