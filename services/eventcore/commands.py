@@ -19,13 +19,16 @@ The guarantee, **a command is applied once**:
   command can be delivered again and decided afresh.
 - the units of work of one worker are one command: only the first marks it.
   A command that commits twice and dies in between is, on redelivery, stopped
-  at its first unit of work (our commands commit once; one that must commit
-  twice makes its second step idempotent itself).
+  at its first unit of work; so what a command reads or keeps before deciding
+  (reference data, a cached key) goes through ``uow.aside()``, which does not
+  take the mark.
 
-The caller of the first delivery already has its answer, or gets this one: a
-refusal that says the request was carried out (``servicekit.rpc`` makes it a
-409 naming it). Marks older than ``KEEP_DAYS`` are pruned at start: RabbitMQ
-keeps an unacked message while its service is down, never for weeks.
+A redelivery answers with a refusal that says the request was carried out
+(``servicekit.rpc`` makes it a 409 naming it), not with the first answer: the
+caller of the first delivery has that one unless the process died between commit
+and reply, and then the caller (the gateway) may have given up waiting already.
+Marks older than ``KEEP_DAYS`` are pruned at start: RabbitMQ keeps an unacked
+message while its service is down, never for weeks.
 """
 
 from __future__ import annotations

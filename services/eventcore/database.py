@@ -261,6 +261,18 @@ class _UnitsOfWork:
         self._unmarked_command = None
         run_committed(uow.committed)
 
+    @contextmanager
+    def aside(self) -> Iterator[UnitOfWork]:
+        """A unit of work beside the command this worker applies: it neither takes nor
+        uses up the command's mark (``commands``). For reading or keeping reference
+        data before the command decides; a redelivery must still decide afresh."""
+        provider = self._provider
+        provider.ready.wait()
+        with provider.database.transaction() as conn:
+            uow = UnitOfWork(conn, provider.store, provider.projections, provider.hooks)
+            yield uow
+        run_committed(uow.committed)
+
     def run(self, decide: Callable[[UnitOfWork], T], attempts: int = 3) -> T:
         """``decide(uow)`` in a fresh transaction, again from scratch (reloading
         every aggregate) when another writer got there first; the last conflict

@@ -45,6 +45,17 @@ class FilingService:
         return f"held at version {version + 1}"
 
     @command_rpc
+    def hold_after_reading_aside(self, pair_id: str) -> str:
+        """Reads first in a unit of work aside (as sessions reads the moderators' key),
+        and may die before deciding."""
+        with self.uow.aside() as uow:
+            uow.load(pair_id)
+        if FilingService.refuse_next:
+            FilingService.refuse_next = False
+            raise RuntimeError("died after reading, before deciding")
+        return self.hold(pair_id)
+
+    @command_rpc
     def hold_twice(self, pair_id: str) -> str:
         """Two units of work, one command: the second is not taken for a redelivery."""
         for _ in range(2):
@@ -141,3 +152,15 @@ def test_an_action_on_commit_runs_after_the_commands_commit_and_never_after_a_fa
     assert filing("hold", str(uuid.uuid4()), pair_id=failing)["error"] is not None
     assert filing("hold", str(uuid.uuid4()), pair_id=pair)["result"] == "held at version 1"
     assert FilingService.seen_after_commit == [(pair, 1)]
+
+
+def test_what_a_command_reads_aside_does_not_take_its_mark(filing, database_url):
+    """A command that died after reading (aside) and before deciding is decided in
+    full when the call comes again (it would be refused as applied otherwise)."""
+    pair, call = str(uuid.uuid4()), str(uuid.uuid4())
+    FilingService.refuse_next = True
+    assert filing("hold_after_reading_aside", call, pair_id=pair)["error"]["exc_type"] == \
+        "RuntimeError"
+    again = filing("hold_after_reading_aside", call, pair_id=pair)
+    assert again == {"result": "held at version 1", "error": None}
+    assert _held(database_url, pair) == 1

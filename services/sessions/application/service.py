@@ -234,7 +234,10 @@ class SessionsService:
         """Either member reports the other (R9); the details are sealed for moderators
         before the transaction starts (an RPC is no thing to hold a transaction for)."""
         actor.as_member()
-        sealed = seal_for_moderators(self.uow, self.moderation.public_key, payload["details"])
+        # Aside: reading the moderators' key must not take the command's mark (if the
+        # process died before the report committed, its redelivery must file it).
+        sealed = seal_for_moderators(self.uow.aside, self.moderation.public_key,
+                                     payload["details"])
         report_id = new_id()
         result = self._pair_command(
             lambda c: c.report_solicitation(actor, pair_id, payload, sealed, report_id))[0]
