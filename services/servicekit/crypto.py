@@ -130,16 +130,17 @@ class Keyring:
     def destroy(self, conn: psycopg.Connection, key_id: str) -> bool:
         """Crypto-shredding: the key is gone; ``True`` if it existed until now.
 
-        A tombstone row stays, so that the key id is never issued again."""
-        destroyed = conn.execute(
-            "UPDATE data_keys SET wrapped = NULL, destroyed_at = now() "
-            "WHERE key_id = %s AND wrapped IS NOT NULL", (key_id,),
-        ).rowcount
-        conn.execute(
+        A tombstone row stays, so that the key id is never issued again. One statement:
+        a key being created by a transaction not yet committed is waited for, then
+        destroyed (an UPDATE would not see it, and an INSERT would then do nothing)."""
+        row = conn.execute(
             "INSERT INTO data_keys (key_id, kind, wrapped, destroyed_at) "
-            "VALUES (%s, 'aead', NULL, now()) ON CONFLICT (key_id) DO NOTHING", (key_id,),
-        )
-        return bool(destroyed)
+            "VALUES (%s, 'aead', NULL, now()) ON CONFLICT (key_id) DO UPDATE SET "
+            "wrapped = NULL, destroyed_at = COALESCE(data_keys.destroyed_at, now()) "
+            # Updated (not inserted), and alive until now (not destroyed before).
+            "RETURNING xmax <> 0 AND destroyed_at = now()", (key_id,),
+        ).fetchone()
+        return bool(row and row[0])
 
     def is_destroyed(self, conn: psycopg.Connection, key_id: str) -> bool:
         row = conn.execute("SELECT wrapped IS NULL FROM data_keys WHERE key_id = %s",

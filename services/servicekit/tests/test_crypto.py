@@ -76,3 +76,27 @@ def test_a_fingerprint_is_keyed_stable_and_normalised():
     assert "zoe" not in fingerprint("zoe@example.org", key)
     full_width_zoe = "\uff3a\uff2f\uff25"  # NFKC folds full-width letters to ASCII
     assert normalise_email(f"{full_width_zoe}@example.org") == "zoe@example.org"
+
+
+def test_an_erasure_meeting_a_key_being_created_destroys_it(conn, keyring, database_url):
+    """Her words sealed in a transaction not yet committed when her erasure arrives:
+    the erasure waits for that key, then destroys it (never leaves it alive)."""
+    import threading
+
+    with psycopg.connect(database_url) as sealing:
+        value = keyring.seal(sealing, "pair-1-by-member-7", "her words")  # not committed
+        outcome: list[bool] = []
+
+        def erase() -> None:
+            with psycopg.connect(database_url) as erasing:
+                outcome.append(keyring.destroy(erasing, "pair-1-by-member-7"))
+
+        eraser = threading.Thread(target=erase)
+        eraser.start()
+        eraser.join(timeout=1.0)
+        assert eraser.is_alive(), "the erasure waits for the key being created"
+        sealing.commit()
+        eraser.join(timeout=10)
+    assert outcome == [True]
+    with pytest.raises(Unreadable):
+        keyring.open(conn, value)
