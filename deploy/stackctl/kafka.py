@@ -166,6 +166,14 @@ class Kafka(Daemon):
             "num.io.threads=4\n"
         )
 
+    def running_cluster_id(self) -> str:
+        """The cluster id of the broker answering on our port (ours, or another's)."""
+        admin = self._wait_ready()
+        try:
+            return str(admin.describe_cluster()["cluster_id"])
+        finally:
+            admin.close()
+
     def recorded_cluster_id(self) -> str | None:
         """The id the storage was formatted with, ``None`` before the first start."""
         path = self.home / "cluster.id"

@@ -31,6 +31,7 @@ _PROVISION = """\
 \\getenv role STACKCTL_PG_ROLE
 \\getenv password STACKCTL_PG_PASSWORD
 \\getenv binding STACKCTL_PG_BINDING
+\\getenv pending STACKCTL_PG_PENDING
 SELECT format('CREATE ROLE %I LOGIN CREATEDB', :'role')
  WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'role') \\gexec
 SELECT format('ALTER ROLE %I LOGIN CREATEDB PASSWORD %L', :'role', :'password') \\gexec
@@ -47,9 +48,13 @@ SELECT format('DROP DATABASE %I WITH (FORCE)', '{name}')
  WHERE {foreign} \\gexec
 SELECT format('CREATE DATABASE %I OWNER %I', '{name}', :'role')
  WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '{name}') \\gexec
-SELECT format('COMMENT ON DATABASE %I IS %L', '{name}', :'binding') \\gexec
+SELECT format('COMMENT ON DATABASE %I IS %L', '{name}', :'{comment}') \\gexec
 """
 _BOUND = "SELECT datname, coalesce(shobj_description(oid, 'pg_database'), '') FROM pg_database"
+# A database created anew is bound for good only once Kafka has started over with it
+# (``confirm``): an ``up`` that fails in between finds it unbound and starts over again.
+_PENDING = " (pending: Kafka not started over yet)"
+_CONFIRM = "SELECT format('COMMENT ON DATABASE %I IS %L', '{name}', :'binding') \\gexec\n"
 
 
 @dataclass(frozen=True)
@@ -64,8 +69,10 @@ class Binding:
 class Postgres(Component):
     key = "postgres"
     label = "PostgreSQL"
-    #: Set by ``ensure``: the contexts whose database is new and empty.
+    #: Set by ``ensure``: the contexts whose database is new and empty (bound pending
+    #: until ``confirm``), and what the databases are bound to.
     created_contexts: list[str] = []
+    identity: str = ""
 
     def address(self) -> str:
         return str(self.stack.postgres)
@@ -164,7 +171,8 @@ class Postgres(Component):
             raise StackError(f"cluster {VERSION}/{CLUSTER} runs on port {cluster[0]}, not on "
                              f"MENTORING_PG_PORT={s.pg_port}: stop it first (stackctl down)")
         contexts = {s.database_name(ctx): ctx for ctx in project_settings.CONTEXTS}
-        binding = self.bind(list(contexts), self.written_with(), together=True)
+        self.identity = self.written_with()
+        binding = self.bind(list(contexts), self.identity, together=True)
         for name in binding.recreated:
             print(f"stackctl: database {name} dropped and created empty (written with another "
                   "Kafka log or master secret, or beside databases that are gone)", flush=True)
@@ -176,9 +184,16 @@ class Postgres(Component):
         secret their data keys are wrapped with (a hash of it, never the secret)."""
         from deploy.stackctl.kafka import Kafka
 
-        kafka = Kafka(self.stack).recorded_cluster_id() or "none"
+        kafka = Kafka(self.stack)
+        running, recorded = kafka.running_cluster_id(), kafka.recorded_cluster_id()
+        if running != recorded:
+            # Another checkout's broker: its databases are not ours to bind, nor to drop.
+            raise StackError(
+                f"Kafka on {self.stack.kafka} is not this checkout's (cluster {running}; "
+                f".stack/kafka has {recorded or 'none'}): stop the stack that started it "
+                "(`make down` in its checkout), then `make up` here")
         master = hashlib.sha256(b"stackctl binding\0" + secrets.load("master")).hexdigest()
-        return f"{self.paths.stack_id()} kafka {kafka} master {master[:16]}"
+        return f"{self.paths.stack_id()} kafka {running} master {master[:16]}"
 
     def bind(self, names: list[str], identity: str, together: bool = False) -> Binding:
         """Create the databases ``names`` that are missing, recreate those bound to
@@ -195,18 +210,26 @@ class Postgres(Component):
         foreign = [name for name in names if name in existing and existing[name] != binding]
         if together and (foreign or any(name not in existing for name in names)):
             foreign = [name for name in names if name in existing]
+        created = [name for name in names if name not in existing or name in foreign]
         sql = _PROVISION + "".join(
             _DATABASE.format(name=name.replace("'", "''"),
-                             foreign="true" if name in foreign else "false")
+                             foreign="true" if name in foreign else "false",
+                             comment="pending" if name in created else "binding")
             for name in names
         )
         settings = self.stack.settings
         # Role and password travel in the environment: never on a command line or in a log.
         env = {"STACKCTL_PG_ROLE": settings.pg_user, "STACKCTL_PG_PASSWORD": settings.pg_password,
-               "STACKCTL_PG_BINDING": binding}
+               "STACKCTL_PG_BINDING": binding, "STACKCTL_PG_PENDING": binding + _PENDING}
         self._psql([], stdin_text=sql, env=env)
-        created = [name for name in names if name not in existing or name in foreign]
         return Binding(created=created, recreated=foreign)
+
+    def confirm(self, names: list[str], identity: str) -> None:
+        """Bind for good the databases created anew, once Kafka started over with them."""
+        sql = "\\getenv binding STACKCTL_PG_BINDING\n" + "".join(
+            _CONFIRM.format(name=name.replace("'", "''")) for name in names)
+        self._psql([], stdin_text=sql,
+                   env={"STACKCTL_PG_BINDING": _BINDING.format(identity=identity)})
 
     def _psql(self, args: list[str], stdin_text: str | None = None,
               env: dict[str, str] | None = None) -> str:

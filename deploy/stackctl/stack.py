@@ -168,6 +168,9 @@ def _start_over_for_new_databases(stack: Stack, components: list[Component]) -> 
     for group in kafka.forget_groups(groups):
         print(f"stackctl: Kafka consumer group {group} restarts from the beginning of the "
               "log (its database is new)", flush=True)
+    s = stack.settings
+    postgres.confirm([s.database_name(ctx) for ctx in postgres.created_contexts],
+                     postgres.identity)
 
 
 def _report(label: str, was_running: bool, ours: bool, seconds: float, detail: str) -> None:
