@@ -205,8 +205,9 @@ class ApiEntrypoint(HttpRequestHandler):
 
     def __init__(self, routes: Sequence[Route], info: ApiInfo, **kwargs: Any) -> None:
         # A refusal is an answer (a 4xx problem), not a fault: nameko logs expected
-        # exceptions as warnings, which the services' log config leaves out.
-        kwargs.setdefault("expected_exceptions", (ServiceError, _Refused))
+        # exceptions as warnings, which the services' log config leaves out (a 5xx
+        # ServiceError is logged by ``handle_request`` itself).
+        kwargs.setdefault("expected_exceptions", ServiceError)
         super().__init__(",".join(METHODS), "/<path:path>", **kwargs)
         self.routes = list(routes)
         self.info = info
@@ -254,6 +255,9 @@ class ApiEntrypoint(HttpRequestHandler):
             response = problem(refused.status, refused.code, refused.detail, request_id,
                                request.path, refused.errors, headers=refused.headers)
         except ServiceError as error:
+            if error.status >= 500:  # ours (a timeout, a service gone), not the caller's
+                log.error("%s %s %s: %s %s", self.info.name, request_id, request.path,
+                          error.status, error.detail)
             response = problem(error.status, error.code, error.detail, request_id, request.path,
                                error.errors, error.rule)
         except Exception:

@@ -44,7 +44,7 @@ CREATE TABLE IF NOT EXISTS pool_version (
     singleton  boolean PRIMARY KEY DEFAULT true CHECK (singleton),
     version    bigint NOT NULL
 );
-INSERT INTO pool_version (version) VALUES (0) ON CONFLICT DO NOTHING;
+INSERT INTO pool_version (version) SELECT 0 WHERE NOT EXISTS (SELECT FROM pool_version);
 CREATE OR REPLACE FUNCTION pool_version_bump() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     UPDATE pool_version SET version = version + 1;
@@ -65,7 +65,11 @@ END $$;
 
 
 def version_tables(conn: psycopg.Connection, *tables: str) -> None:
-    """Make every change to ``tables`` bump ``pool_version`` when it commits."""
+    """Make every change to ``tables`` bump ``pool_version`` when it commits (a rebuild
+    re-inserts the rows: its commit bumps it too). Replicas starting together take
+    turns (the DDL would collide); the version row is never written here, so a
+    rebuild in a REPEATABLE READ snapshot does not collide with live bumps."""
+    conn.execute("SELECT pg_advisory_xact_lock(hashtext('matching.pool_version'))")
     conn.execute(_VERSIONED)
     for table in tables:
         conn.execute(_TRIGGER.format(table=table))
