@@ -7,6 +7,7 @@ up to the end offsets taken at the start, and ignore whatever arrives meanwhile
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Mapping
 
 from kafka import KafkaConsumer
@@ -14,8 +15,17 @@ from kafka.consumer.fetcher import ConsumerRecord
 from kafka.structs import TopicPartition
 
 
-def partitions_of(consumer: KafkaConsumer, topic: str) -> list[TopicPartition]:
-    return [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+def partitions_of(consumer: KafkaConsumer, topic: str,
+                  wait: float = 10.0) -> list[TopicPartition]:
+    """The topic's partitions. The metadata of a new client can come late on a busy
+    broker: asked again for up to ``wait`` seconds before the topic is taken for
+    missing (a replay that found "no partition" would report 0 dead letters)."""
+    deadline = time.monotonic() + wait
+    found = consumer.partitions_for_topic(topic)
+    while not found and time.monotonic() < deadline:
+        time.sleep(0.2)
+        found = consumer.partitions_for_topic(topic)
+    return [TopicPartition(topic, p) for p in sorted(found or ())]
 
 
 def read_until(consumer: KafkaConsumer, ends: Mapping[TopicPartition, int],

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
@@ -18,6 +19,7 @@ from psycopg import sql
 
 from services.eventcore import settings as stack_settings
 from services.eventcore.rebuild import rebuild_all
+from services.eventcore.testing import wait_until
 
 #: The contexts whose services are running with projections to rebuild.
 CONTEXTS = ["identity", "matching", "sessions", "moderation"]
@@ -46,9 +48,32 @@ def rebuilt_and_live(conf: stack_settings.Settings, context: str, source: str,
     return rebuilt, live
 
 
+@pytest.fixture(scope="module")
+def some_of_everything(operator) -> None:
+    """At least some data of every kind, whatever ran before: members, a pair with a
+    session (matching, sessions) and a report that opened a case (moderation)."""
+    from tests.e2e.moderation import case_of, enrol
+    from tests.e2e.pairs import form_pair
+
+    org = operator.register_organisation()
+    mentor, mentee = org.ready_member("mentor"), org.ready_member("mentee")
+    pair = form_pair(org, mentor, org, mentee, formed_ago=timedelta(days=10))
+    as_her = org.as_member(mentee)
+    as_her.post(f"/v1/pairs/{pair}/held-sessions", {
+        "started_at": (datetime.now(UTC) - timedelta(days=3)).isoformat(),
+        "duration_minutes": 90, "modality": "remote"}).ok()
+    as_her.post(f"/v1/pairs/{pair}/reports", {"details": "She sold me a course"}).ok()
+    case_of(enrol(), mentor)
+    # A request through matching itself (its own store): once its pool has both.
+    asking, asked = org.ready_member("mentee"), org.ready_member("mentor")
+    wait_until(lambda: org.as_member(asking).post(
+        f"/v1/matching/mentees/{asking}/requests", {"mentor_id": asked}).status == 201,
+        what="a request matching accepts")
+
+
 @pytest.mark.parametrize("context", CONTEXTS)
-def test_rebuilt_projections_equal_the_live_ones(context, operator):
-    org = operator.register_organisation()  # at least some data of every kind
+def test_rebuilt_projections_equal_the_live_ones(context, operator, some_of_everything):
+    org = operator.register_organisation()  # something that just happened, too
     org.ready_member("mentor")
     conf = stack_settings.load()
     module = importlib.import_module(f"services.{context}.storage.projections")
