@@ -35,6 +35,9 @@ _PROVISION = """\
 SELECT format('CREATE ROLE %I LOGIN CREATEDB', :'role')
  WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'role') \\gexec
 SELECT format('ALTER ROLE %I LOGIN CREATEDB PASSWORD %L', :'role', :'password') \\gexec
+-- Tests and benchmarks drop their scratch databases WITH (FORCE): an autovacuum worker
+-- busy in one (it runs as no role) may only be stopped with pg_signal_backend.
+SELECT format('GRANT pg_signal_backend TO %I', :'role') \\gexec
 """
 # Each context's database is bound, by its comment, to the state it was written
 # with (``Postgres.written_with``). The cluster is the machine's and outlives a checkout (a

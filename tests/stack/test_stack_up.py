@@ -73,6 +73,10 @@ def test_each_context_database_accepts_the_role(conf: project_settings.Settings)
                                "pg_encoding_to_char(encoding) FROM pg_database "
                                "WHERE datname = current_database()").fetchone()
         assert row == (conf.database_name(ctx), conf.pg_user, "UTF8")
+    with psycopg.connect(conf.database_url("identity"), connect_timeout=5) as conn:
+        # Scratch databases dropped WITH (FORCE) may have an autovacuum worker inside.
+        assert conn.execute("SELECT pg_has_role(current_user, 'pg_signal_backend', "
+                            "'MEMBER')").fetchone()[0]
 
 
 def test_rabbitmq_accepts_an_amqp_login(conf: project_settings.Settings) -> None:
