@@ -91,15 +91,8 @@ def _fill(conn: psycopg.Connection) -> None:
             [(m.member_id, m.organisation_id, role, m.fingerprint, sorted(m.languages),
               sorted(m.topics), m.preferred_modality, m.region, capacity, CHARTER)
              for m, role, capacity in profiles])
-        now = datetime.now(UTC)
-        cur.executemany(
-            "INSERT INTO pairs (pair_id, mentor_id, mentee_id, mentor_organisation_id, "
-            "mentee_organisation_id, source, score, state, proposed_at, expires_at, "
-            "formed_at, version) VALUES (%s, %s, %s, %s, %s, 'request', 0.5, 'formed', "
-            "%s, %s, %s, 2)",
-            [(str(uuid.uuid4()), m.member_id, str(uuid.uuid4()), m.organisation_id,
-              m.organisation_id, now, now + timedelta(days=7), now)
-             for m in mentors(MENTORS) for _ in range(m.load)])
+        cur.executemany(_FORMED_PAIR, [_formed_pair(m) for m in mentors(MENTORS)
+                                       for _ in range(m.load)])
     conn.commit()
     conn.execute("ANALYZE")
     conn.commit()
@@ -133,12 +126,19 @@ def _time(conn: psycopg.Connection, indexes: MentorIndexCache | None,
             "builds": indexes.builds if indexes is not None else CALLS}
 
 
-def _form_a_pair(conn: psycopg.Connection, mentor: Any) -> None:
+#: A formed pair as ``PairsReadModel`` leaves it (what counts in a mentor's load).
+_FORMED_PAIR = (
+    "INSERT INTO pairs (pair_id, mentor_id, mentee_id, mentor_organisation_id, "
+    "mentee_organisation_id, source, score, state, proposed_at, expires_at, formed_at, "
+    "version) VALUES (%s, %s, %s, %s, %s, 'request', 0.5, 'formed', %s, %s, %s, 2)")
+
+
+def _formed_pair(mentor: Any) -> tuple[Any, ...]:
     now = datetime.now(UTC)
-    conn.execute(
-        "INSERT INTO pairs (pair_id, mentor_id, mentee_id, mentor_organisation_id, "
-        "mentee_organisation_id, source, score, state, proposed_at, expires_at, formed_at, "
-        "version) VALUES (%s, %s, %s, %s, %s, 'request', 0.5, 'formed', %s, %s, %s, 2)",
-        (str(uuid.uuid4()), mentor.member_id, str(uuid.uuid4()), mentor.organisation_id,
-         mentor.organisation_id, now, now + timedelta(days=7), now))
+    return (str(uuid.uuid4()), mentor.member_id, str(uuid.uuid4()), mentor.organisation_id,
+            mentor.organisation_id, now, now + timedelta(days=7), now)
+
+
+def _form_a_pair(conn: psycopg.Connection, mentor: Any) -> None:
+    conn.execute(_FORMED_PAIR, _formed_pair(mentor))
     conn.commit()

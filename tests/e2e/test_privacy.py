@@ -14,9 +14,9 @@ from pathlib import Path
 import psycopg
 import pytest
 from kafka import KafkaConsumer
-from kafka.structs import TopicPartition
 
 from services.eventcore import settings as stack_settings
+from services.eventcore import topics
 from services.gateway.client import PartnerApi
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,15 +46,11 @@ def topic_bytes(topic: str) -> list[tuple[bytes | None, bytes]]:
     conf = stack_settings.load()
     consumer = KafkaConsumer(bootstrap_servers=conf.kafka_bootstrap, enable_auto_commit=False)
     try:
-        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic)]
+        partitions = topics.partitions_of(consumer, topic)
         ends = consumer.end_offsets(partitions)
         consumer.assign(partitions)
         consumer.seek_to_beginning(*partitions)
-        records: list[tuple[bytes | None, bytes]] = []
-        while any(consumer.position(tp) < ends[tp] for tp in partitions):
-            for batch in consumer.poll(timeout_ms=1000).values():
-                records.extend((r.key, r.value) for r in batch)
-        return records
+        return [(r.key, r.value) for r in topics.read_until(consumer, ends, poll_ms=1000)]
     finally:
         consumer.close()
 

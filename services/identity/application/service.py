@@ -248,8 +248,9 @@ class IdentityService:
     def on_member_excluded(self, event: DomainEvent) -> None:
         with self.uow() as uow:
             REGISTRY.apply(uow.conn, event)
-            # After the commit: a gateway that re-reads her at once must see her excluded
-            # (broadcast earlier, it could cache her as she was for its cache's lifetime).
+            # R2, after the commit: a gateway that re-reads her at once must see her
+            # excluded (broadcast earlier, it could cache her as she was for its cache's
+            # lifetime).
             uow.on_commit(lambda: self.dispatch("credentials_changed",
                                                 {"organisation_id": event.partner_org}))
 
