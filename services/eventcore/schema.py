@@ -1,10 +1,9 @@
 """The tables the shared machinery keeps in every service's database.
 
-One event store per bounded context: ``event_streams`` holds each aggregate's
-current version (the row that serialises writers on one aggregate), ``events``
-is the append-only log, ``outbox`` is what the relay still has to publish, and
-``processed_events`` is the consumers' idempotency tracking, ``processed_commands``
-the RPC commands'.
+One event store per bounded context: ``events`` is the append-only log (its
+unique (stream_id, stream_version) is what serialises writers on one aggregate),
+``outbox`` is what the relay still has to publish, ``processed_events`` is the
+consumers' idempotency tracking, ``processed_commands`` the RPC commands'.
 """
 
 from __future__ import annotations
@@ -15,14 +14,9 @@ import psycopg
 OUTBOX_CHANNEL = "outbox"
 
 DDL = """
-CREATE TABLE IF NOT EXISTS event_streams (
-    stream_id   text PRIMARY KEY,
-    version     integer NOT NULL CHECK (version >= 1)
-);
-
 CREATE TABLE IF NOT EXISTS events (
     position        bigserial PRIMARY KEY,
-    stream_id       text NOT NULL REFERENCES event_streams (stream_id),
+    stream_id       text NOT NULL,
     stream_version  integer NOT NULL CHECK (stream_version >= 1),
     event_id        uuid NOT NULL UNIQUE,
     event_name      text NOT NULL,
@@ -49,6 +43,16 @@ BEGIN
                    AND tgrelid = 'events'::regclass) THEN
         CREATE TRIGGER events_append_only BEFORE UPDATE OR DELETE ON events
             FOR EACH ROW EXECUTE FUNCTION events_are_append_only();
+    END IF;
+END $$;
+
+-- Before the log's unique index did it alone, a version table stood beside it
+-- (one more write per append); a database of that time loses it here.
+DO $$
+BEGIN
+    IF to_regclass('event_streams') IS NOT NULL THEN
+        ALTER TABLE events DROP CONSTRAINT IF EXISTS events_stream_id_fkey;
+        DROP TABLE event_streams;
     END IF;
 END $$;
 

@@ -1,16 +1,17 @@
 """The event store: append with optimistic concurrency, load a stream, read all.
 
-Every append writes, in one statement and so in one transaction, the events,
-the stream's new version and one outbox row per event (the CloudEvent exactly
-as it will be published). An event is therefore on its way to Kafka if and
-only if the command that decided it committed: there is no second write to
-forget (the dual write nameko-examples' commit-then-dispatch suffers from).
+Every append writes, in one statement and so in one transaction, the events
+and one outbox row per event (the CloudEvent exactly as it will be published).
+An event is therefore on its way to Kafka if and only if the command that
+decided it committed: there is no second write to forget (the dual write
+nameko-examples' commit-then-dispatch suffers from).
 
-Why the order on Kafka holds per aggregate: ``event_streams`` has one row per
-aggregate, and every append updates it first. Two writers on one aggregate
-serialise on that row lock, the second sees the version moved and gets
-:class:`ConcurrencyConflict`; so one aggregate's outbox ids grow in commit
-order, which is the order the relay publishes in.
+Why the order on Kafka holds per aggregate: two writers of one version of an
+aggregate meet on the log's unique index on (stream, version); the second waits
+for the first and, once it commits, gets :class:`ConcurrencyConflict`. A writer
+of the version after can only have read the one before once it was committed,
+so it draws its outbox ids after that commit: one aggregate's outbox ids grow
+in commit order, which is the order the relay publishes in.
 """
 
 from __future__ import annotations
@@ -18,9 +19,8 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any, Protocol
-from uuid import UUID
 
 import psycopg
 from psycopg.rows import dict_row
@@ -66,52 +66,60 @@ class ForeignEvent(EventStoreError):
 
 
 def json_ready(value: Any) -> Any:
-    """The JSON form of validated data (datetimes as ISO 8601, UUIDs as strings)."""
-    if isinstance(value, Mapping):
-        return {str(k): json_ready(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [json_ready(v) for v in value]
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, UUID):
-        return str(value)
-    return value
+    """The JSON form of validated data (datetimes as ISO 8601, UUIDs as strings),
+    as the store records it: the envelope's, so the log and Kafka agree."""
+    return envelope.json_form(value)
 
 
-# One statement: stream version step, events, outbox rows, and the wake-up call
-# for the relay (delivered by PostgreSQL only if the transaction commits). The
-# parameters are positional scalars, the append's (``a``) then one row per event
-# (``n``): psycopg converts them several times faster than named or array
-# parameters, and an append is on every command's path.
-_APPEND_PARAMS = """WITH a (stream_id, expected, new_version, partner_org, recorded_at, topic) AS (
-    VALUES (%s::text, %s::int, %s::int, %s::text, %s::timestamptz, %s::text)
+# One statement: the events, their outbox rows, and the wake-up call for the
+# relay (delivered by PostgreSQL only if the transaction commits). The parameters
+# are positional scalars, the append's (``a``) then one row per event (``n``):
+# psycopg converts them several times faster than named or array parameters, and
+# an append is on every command's path.
+#
+# Optimistic concurrency is the log's own unique index on (stream_id,
+# stream_version), with no version table to update beside it:
+# - the first event (``expected + 1``) goes in only if the stream is exactly at
+#   ``expected``: the expected version must exist (``EXISTS``, so a blind writer
+#   cannot leave a hole), and the next must not (``ON CONFLICT DO NOTHING``,
+#   which waits for a concurrent writer of that version and yields to it if it
+#   commits, without aborting the caller's transaction);
+# - the other events go in only if the first did (``f``); they cannot collide
+#   then, since nobody writes ``expected + 2`` without ``expected + 1``.
+# No row back means a conflict.
+_APPEND_HEAD = """WITH a (stream_id, expected, partner_org, recorded_at, topic) AS (
+    VALUES (%s::text, %s::int, %s::text, %s::timestamptz, %s::text)
 ),
-n (stream_version, event_id, event_name, event_version, data, payload) AS (VALUES {rows}),"""
-
-_APPEND_TO_NEW_STREAM = """
-s AS (
-    INSERT INTO event_streams (stream_id, version) SELECT stream_id, new_version FROM a
-    ON CONFLICT (stream_id) DO NOTHING
-    RETURNING stream_id
-),"""
-
-_APPEND_TO_EXISTING_STREAM = """
-s AS (
-    UPDATE event_streams SET version = a.new_version FROM a
-    WHERE event_streams.stream_id = a.stream_id AND event_streams.version = a.expected
-    RETURNING event_streams.stream_id
-),"""
-
-_APPEND_TAIL = """
-e AS (
+n (stream_version, event_id, event_name, event_version, data, payload) AS (VALUES {rows}),
+f AS (
     INSERT INTO events (stream_id, stream_version, event_id, event_name,
                         event_version, partner_org, data, recorded_at)
-    SELECT s.stream_id, n.stream_version, n.event_id, n.event_name,
+    SELECT a.stream_id, n.stream_version, n.event_id, n.event_name,
            n.event_version, a.partner_org, n.data, a.recorded_at
-    FROM s, a, n
+    FROM a JOIN n ON n.stream_version = a.expected + 1
+    WHERE a.expected = 0 OR EXISTS (
+        SELECT 1 FROM events x WHERE x.stream_id = a.stream_id AND x.stream_version = a.expected)
+    ON CONFLICT (stream_id, stream_version) DO NOTHING
+    RETURNING position, stream_version
+),"""
+
+_APPEND_REST = """
+r AS (
+    INSERT INTO events (stream_id, stream_version, event_id, event_name,
+                        event_version, partner_org, data, recorded_at)
+    SELECT a.stream_id, n.stream_version, n.event_id, n.event_name,
+           n.event_version, a.partner_org, n.data, a.recorded_at
+    FROM a JOIN n ON n.stream_version > a.expected + 1
+    WHERE EXISTS (SELECT 1 FROM f)
     ORDER BY n.stream_version
     RETURNING position, stream_version
 ),
+e AS (SELECT * FROM f UNION ALL SELECT * FROM r),"""
+
+_APPEND_ONE = """
+e AS (SELECT * FROM f),"""
+
+_APPEND_TAIL = """
 o AS (
     INSERT INTO outbox (event_position, topic, message_key, payload)
     SELECT e.position, a.topic, a.stream_id, n.payload
@@ -126,12 +134,11 @@ _ROW = "(%s::int, %s::uuid, %s::text, %s::int, %s::jsonb, %s::bytea)"
 
 
 @functools.cache
-def _append_statement(new_stream: bool, count: int) -> str:
+def _append_statement(count: int) -> str:
     """The append statement for ``count`` events (one text per count, so each is
     prepared once by the server and reused)."""
-    head = _APPEND_PARAMS.format(rows=", ".join([_ROW] * count))
-    step = _APPEND_TO_NEW_STREAM if new_stream else _APPEND_TO_EXISTING_STREAM
-    return head + step + _APPEND_TAIL
+    head = _APPEND_HEAD.format(rows=", ".join([_ROW] * count))
+    return head + (_APPEND_ONE if count == 1 else _APPEND_REST) + _APPEND_TAIL
 
 
 _COLUMNS = """position, stream_id, stream_version, event_id, event_name, event_version,
@@ -171,14 +178,11 @@ class EventStore:
         recorded_at = datetime.now(UTC)
         rows = [self._prepare(e, stream_id, expected_version + i + 1, partner_org, recorded_at)
                 for i, e in enumerate(events)]
-        params: list[Any] = [
-            stream_id, expected_version, expected_version + len(events), partner_org,
-            recorded_at, self.topic,
-        ]
+        params: list[Any] = [stream_id, expected_version, partner_org, recorded_at, self.topic]
         for r in rows:
             params += (r["stream_version"], r["event_id"], r["name"], r["version"],
                        r["data_json"], r["payload"])
-        sql = _append_statement(expected_version == 0, len(rows))
+        sql = _append_statement(len(rows))
         with conn.cursor() as cur:
             cur.execute(sql, params)
             positions = cur.fetchall()
@@ -216,19 +220,20 @@ class EventStore:
                 f"the {self.context} store records only its own events"
             )
         version = event.version or self._catalogue.latest_version(event.name)
-        data = json_ready(self._catalogue.validate(event.name, version, event.data))
+        validated = self._catalogue.validate(event.name, version, event.data)
         cloud_event = envelope.CloudEvent.new(
             context=self.context,
             name=event.name,
             version=version,
             subject=stream_id,
-            data=data,
+            data=validated,  # brought to its JSON form by the envelope
             aggregate_version=stream_version,
             partner_org=partner_org,
             event_id=str(event.event_id),
             time=recorded_at,
             check=False,  # data validated above, the rest built here
         )
+        data = cloud_event.data
         return {
             "stream_version": stream_version,
             "event_id": event.event_id,
@@ -243,10 +248,10 @@ class EventStore:
 
     def version(self, conn: psycopg.Connection, stream_id: str) -> int:
         """The stream's current version, 0 if it has no event."""
-        row = conn.execute(
-            "SELECT version FROM event_streams WHERE stream_id = %s", (stream_id,)
-        ).fetchone()
-        return row[0] if row else 0
+        return conn.execute(
+            "SELECT coalesce(max(stream_version), 0) FROM events WHERE stream_id = %s",
+            (stream_id,),
+        ).fetchone()[0]
 
     def load(
         self, conn: psycopg.Connection, stream_id: str, after_version: int = 0

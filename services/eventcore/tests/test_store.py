@@ -96,6 +96,33 @@ def test_a_stale_or_blind_writer_gets_a_conflict_naming_the_versions(conn, store
     assert counts(conn) == (2, 2)
 
 
+def test_a_stale_append_of_several_events_writes_none_and_leaves_the_transaction_usable(
+    conn, store
+):
+    """A stale writer's first event collides; the ones after it, which would not,
+    are not written either (no hole, no fork), and the caller's transaction goes on."""
+    pair = str(uuid.uuid4())
+    store.append(conn, pair, 0, [session_held(pair), session_held(pair)])
+    conn.commit()
+    before = counts(conn)
+    stale = [session_held(pair) for _ in range(3)]  # versions 2, 3, 4 after version 1
+    with pytest.raises(ConcurrencyConflict, match=r"at version 2, not 1"):
+        store.append(conn, pair, 1, stale)
+    assert counts(conn) == before
+    store.append(conn, pair, 2, [session_held(pair), session_held(pair)])  # not aborted
+    conn.commit()
+    events = store.load(conn, pair)
+    assert [e.stream_version for e in events] == [1, 2, 3, 4]
+    assert store.version(conn, pair) == 4
+    positions = [e.position for e in events]
+    assert positions == sorted(positions), "positions grow with the versions"
+    outbox = conn.execute(
+        "SELECT o.id, o.event_position FROM outbox o "
+        "JOIN events e ON e.position = o.event_position "
+        "WHERE e.stream_id = %s ORDER BY o.id", (pair,)).fetchall()
+    assert [position for _, position in outbox] == positions, "the relay's order is the log's"
+
+
 def test_invalid_event_data_is_refused_naming_the_field_and_nothing_is_written(conn, store):
     pair = str(uuid.uuid4())
     bad = session_held(pair, duration_minutes=45)  # R6: 60..120
@@ -187,3 +214,32 @@ def test_every_event_of_the_catalogue_is_stored_as_a_decodable_cloud_event(datab
             assert (decoded.event_name, decoded.event_version) == (name, version)
             assert (decoded.subject, decoded.partnerorg) == (stream, organisation)
             assert catalogue.validate(name, version, decoded.data)
+
+
+def test_a_database_with_the_former_version_table_is_brought_forward_keeping_its_log(
+    database_url, store
+):
+    """Databases written before the log's unique index served alone kept a version
+    table beside it, referenced by the log: install drops both, keeps the events."""
+    pair = str(uuid.uuid4())
+    with psycopg.connect(database_url, autocommit=True) as c:
+        schema.install(c)  # the log of that time: the same table, with the reference
+        c.execute("CREATE TABLE event_streams (stream_id text PRIMARY KEY, "
+                  "version integer NOT NULL CHECK (version >= 1))")
+        c.execute("ALTER TABLE events ADD CONSTRAINT events_stream_id_fkey "
+                  "FOREIGN KEY (stream_id) REFERENCES event_streams (stream_id)")
+        c.execute("INSERT INTO event_streams VALUES (%s, 1)", (pair,))
+        c.execute("INSERT INTO events (stream_id, stream_version, event_id, event_name, "
+                  "event_version, data, recorded_at) VALUES (%s, 1, %s, 'SessionHeld', 2, "
+                  "%s::jsonb, now())",
+                  (pair, uuid.uuid4(), '{"x": 1}'))
+
+        schema.install(c)
+        schema.install(c)  # and again at the next start: nothing left to do
+
+        assert c.execute("SELECT to_regclass('event_streams')").fetchone()[0] is None
+        c.autocommit = False
+        assert store.version(c, pair) == 1
+        store.append(c, pair, 1, [session_held(pair)])
+        c.commit()
+        assert store.version(c, pair) == 2
