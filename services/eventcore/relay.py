@@ -39,6 +39,9 @@ from services.eventcore import kafka_clients, metrics, schema, settings
 
 log = logging.getLogger("eventcore.relay")
 
+#: Seconds the relay waits, once woken, for the commits that follow the first.
+LINGER = 0.01
+
 #: Advisory lock key (per database, so per context) held by the leading relay.
 LEADER_LOCK = 0x6F7574626F78  # "outbox"
 
@@ -51,12 +54,14 @@ class OutboxRelay:
         producer_factory: Callable[[], KafkaProducer],
         batch_size: int = 500,
         poll_interval: float = 0.5,
+        linger: float = LINGER,
     ) -> None:
         self.context = context
         self.conninfo = conninfo
         self.producer_factory = producer_factory
         self.batch_size = batch_size
         self.poll_interval = poll_interval
+        self.linger = linger
         self._producer: KafkaProducer | None = None
         self._last_gauges = 0.0
 
@@ -98,8 +103,19 @@ class OutboxRelay:
             published = self.publish_batch(conn)
             self._update_gauges(conn)
             if published < self.batch_size:
-                for _ in conn.notifies(timeout=self.poll_interval, stop_after=1):
+                if self._wake_up_call(conn, self.poll_interval) and self.linger:
+                    # Woken by one commit: let the next few commit too, and send them
+                    # in one batch (one read, one broker round trip, one delete).
+                    stop.wait(self.linger)
+                # Every call waiting now is answered by the next batch, which reads
+                # all that is committed: left queued, each would wake an empty one.
+                for _ in conn.notifies(timeout=0):
                     pass
+
+    @staticmethod
+    def _wake_up_call(conn: psycopg.Connection, timeout: float) -> bool:
+        """Whether a commit signalled the outbox within ``timeout`` seconds."""
+        return any(True for _ in conn.notifies(timeout=timeout, stop_after=1))
 
     # -- one batch -----------------------------------------------------------
 
@@ -167,6 +183,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="the address to serve metrics on (0.0.0.0 in a pod)")
     parser.add_argument("--batch-size", type=int, default=500)
     parser.add_argument("--poll-interval", type=float, default=0.5)
+    parser.add_argument("--linger", type=float, default=LINGER,
+                        help="seconds to wait, once woken, for more commits (default %(default)s)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -189,6 +207,7 @@ def main(argv: list[str] | None = None) -> int:
         producer_factory=lambda: kafka_clients.producer(conf),
         batch_size=args.batch_size,
         poll_interval=args.poll_interval,
+        linger=args.linger,
     )
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):

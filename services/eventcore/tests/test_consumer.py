@@ -75,6 +75,29 @@ def test_an_old_version_on_kafka_reaches_the_handler_upcast(harness):
 
 
 @pytest.mark.slow
+def test_offsets_are_committed_past_what_was_handled_once_the_topic_is_quiet(harness, settings):
+    """Offsets are committed in batches under load; a quiet topic must not leave
+    handled records uncommitted (a restart would replay them all)."""
+    from kafka import KafkaAdminClient
+    from kafka.structs import TopicPartition
+
+    pair = str(uuid.uuid4())
+    for version in range(1, 6):
+        harness.send(envelope.encode(held_cloud_event(pair, version=version, minutes=90)),
+                     pair.encode(), partition=1)
+    wait_until(lambda: harness.projection().get(pair) == (5, 450), what="five sessions")
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    try:
+        def committed() -> int | None:
+            offsets = admin.list_group_offsets(harness.group).get(harness.group, {})
+            found = offsets.get(TopicPartition(harness.topic, 1))
+            return found.offset if found else None
+
+        wait_until(lambda: committed() == 5, timeout=10, what="the offset past the five")
+    finally:
+        admin.close()
+
+
 def test_a_handler_busy_longer_than_the_session_timeout_keeps_the_group_stable(harness, settings):
     """kafka-python's heartbeat is a (green) thread: a handler that waits 14 s,
     longer than the 10 s session timeout, must not get the consumer evicted."""
