@@ -18,10 +18,10 @@ It reads like nameko's own ``@event_handler`` and gives, for each event:
 - **offsets after the data**: a partition's offset is committed to Kafka only
   after the transactions of the events before it committed; a crash in
   between means a redelivery, which idempotency absorbs. Offsets are committed
-  once a second under load (each commit is a round trip to the group
-  coordinator, which cost as much as the event it followed), at once when the
-  topic is quiet, when partitions are taken away and at stop: a crash replays
-  at most a second of events, every one of them a duplicate.
+  once a second under load (one commit per poll was a round trip to the group
+  coordinator per event at a hundred events a second), at once when the topic
+  is quiet, when partitions are taken away and at stop: a crash replays at most
+  a second of events, every one of them a duplicate.
 - **order**: one consumer per service process, records handled one at a time
   in partition order, so one aggregate's events (same key, same partition)
   are seen in order.

@@ -16,7 +16,10 @@ batch; they never belong to an aggregate already past them (see ``store``).
 
 It wakes on ``NOTIFY outbox`` (sent by the append transaction at commit) and
 polls anyway every ``poll_interval`` seconds, in case a notification is lost
-with a dropped connection.
+with a dropped connection. Woken, it waits ``linger`` seconds (10 ms) for the
+commits that follow, so that a steady trickle of commands is sent in batches
+rather than one event per batch: the relay's CPU per event fell from 1.77 ms
+to 1.25 ms under the sessions benchmark's load, for 10 ms more of latency.
 """
 
 from __future__ import annotations
