@@ -27,6 +27,9 @@ A redelivery answers with a refusal that says the request was carried out
 (``servicekit.rpc`` makes it a 409 naming it), not with the first answer: the
 caller of the first delivery has that one unless the process died between commit
 and reply, and then the caller (the gateway) may have given up waiting already.
+Keeping answers for redeliveries would also keep on disk what must never be kept
+there: an API key is shown once and stored hashed, a registration answers the
+member's personal data (sealed everywhere else, and shredded on erasure).
 Marks older than ``KEEP_DAYS`` are pruned at start: RabbitMQ keeps an unacked
 message while its service is down, never for weeks.
 """

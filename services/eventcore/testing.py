@@ -12,6 +12,7 @@ import socket
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import psycopg
@@ -19,6 +20,9 @@ import pytest
 from kafka import KafkaAdminClient, KafkaConsumer
 from kafka.admin import NewTopic
 from kafka.structs import TopicPartition
+from kombu import Connection, Queue
+from kombu.simple import SimpleQueue
+from nameko.rpc import get_rpc_exchange
 
 from services.eventcore import settings as stack_settings
 
@@ -119,3 +123,36 @@ def wait_until(predicate: Callable[[], Any], timeout: float = 30.0, what: str = 
             return value
         time.sleep(0.1)
     pytest.fail(f"timed out after {timeout:.0f} s waiting for {what or predicate}", pytrace=False)
+
+
+@contextmanager
+def rpc_deliveries(amqp_uri: str, service_name: str) -> Iterator[Callable[..., dict[str, Any]]]:
+    """``deliver(method, correlation_id, *args, **kwargs)``: one delivery of an RPC
+    call to ``service_name`` as RabbitMQ hands it over, and hands it over again on a
+    redelivery (same message, same correlation id); returns nameko's reply
+    (``{"result": ..., "error": ...}``)."""
+    exchange = get_rpc_exchange({"AMQP_URI": amqp_uri})
+    reply_to = f"{service_name}-replies-{uuid.uuid4().hex[:6]}"
+    with Connection(amqp_uri) as amqp:
+        # nameko replies on its RPC exchange, routed by the reply_to name.
+        replies = SimpleQueue(amqp, Queue(reply_to, exchange=exchange, routing_key=reply_to,
+                                          exclusive=True, auto_delete=True))
+
+        def deliver(method: str, correlation_id: str, *args: Any,
+                    **kwargs: Any) -> dict[str, Any]:
+            with amqp.Producer() as producer:
+                producer.publish(
+                    {"args": list(args), "kwargs": kwargs},
+                    exchange=exchange,
+                    routing_key=f"{service_name}.{method}", serializer="json",
+                    reply_to=reply_to, correlation_id=correlation_id,
+                )
+            reply = replies.get(timeout=30)
+            reply.ack()
+            assert reply.properties["correlation_id"] == correlation_id
+            return reply.payload
+
+        try:
+            yield deliver
+        finally:
+            replies.close()

@@ -9,17 +9,14 @@ correlation id) twice to a real nameko container, as that restart would.
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 import psycopg
 import pytest
-from kombu import Connection, Queue
-from kombu.simple import SimpleQueue
-from nameko.rpc import get_rpc_exchange
 
 from contracts import catalogue
 from services.eventcore.commands import command_rpc
 from services.eventcore.database import UnitOfWorkProvider
+from services.eventcore.testing import rpc_deliveries
 
 from .factories import session_held
 
@@ -75,29 +72,8 @@ def filing(settings, database_url, container_factory):
     })
     container.start()
     FilingService.database_url, FilingService.seen_after_commit = database_url, []
-    exchange = get_rpc_exchange({"AMQP_URI": settings.amqp_uri})
-    with Connection(settings.amqp_uri) as amqp:
-        # nameko replies on its RPC exchange, routed by the reply_to name.
-        replies = SimpleQueue(amqp, Queue(f"{name}-replies", exchange=exchange,
-                                          routing_key=f"{name}-replies", exclusive=True,
-                                          auto_delete=True))
-
-        def deliver(method: str, correlation_id: str, **kwargs: Any) -> dict[str, Any]:
-            """One delivery of the call, as RabbitMQ gives it (again, on a redelivery)."""
-            with amqp.Producer() as producer:
-                producer.publish(
-                    {"args": [], "kwargs": kwargs},
-                    exchange=exchange,
-                    routing_key=f"{name}.{method}", serializer="json",
-                    reply_to=f"{name}-replies", correlation_id=correlation_id,
-                )
-            reply = replies.get(timeout=30)
-            reply.ack()
-            assert reply.properties["correlation_id"] == correlation_id
-            return reply.payload
-
+    with rpc_deliveries(settings.amqp_uri, name) as deliver:
         yield deliver
-        replies.close()
     FilingService.refuse_next = False
 
 
