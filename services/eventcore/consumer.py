@@ -20,8 +20,11 @@ It reads like nameko's own ``@event_handler`` and gives, for each event:
   between means a redelivery, which idempotency absorbs. Offsets are committed
   once a second under load (one commit per poll was a round trip to the group
   coordinator per event at a hundred events a second), at once when the topic
-  is quiet, when partitions are taken away and at stop: a crash replays at most
-  a second of events, every one of them a duplicate.
+  is quiet, and at stop: a crash or a rebalance replays at most a second of
+  events, every one of them a duplicate. Only partitions still assigned are
+  committed: an offset of a partition taken away must not overwrite what its new
+  owner committed since. (Not committed from a rebalance listener: kafka-python
+  3 calls it on its network thread, where a blocking commit is refused.)
 - **order**: one consumer per service process, records handled one at a time
   in partition order, so one aggregate's events (same key, same partition)
   are seen in order.
@@ -47,7 +50,7 @@ from uuid import UUID
 
 import eventlet
 import eventlet.event
-from kafka import ConsumerRebalanceListener, KafkaProducer
+from kafka import KafkaProducer
 from kafka.errors import CommitFailedError, KafkaError
 from kafka.structs import OffsetAndMetadata, TopicPartition
 from nameko.extensions import Entrypoint, ProviderCollector, SharedExtension
@@ -151,7 +154,7 @@ class KafkaEventConsumer(SharedExtension, ProviderCollector):
             conf, self.group, bootstrap_servers=self.config.kafka_bootstrap
         )
         topics = sorted({p.topic for p in self._providers})
-        self._consumer.subscribe(topics, listener=_CommitOnRevoke(self))
+        self._consumer.subscribe(topics)
         log.info("consumer group %s subscribed to %s", self.group, ", ".join(topics))
         while not self._stopping:
             try:
@@ -185,16 +188,14 @@ class KafkaEventConsumer(SharedExtension, ProviderCollector):
             self.commit_handled()
         self._report_lag()
 
-    def commit_handled(self, only: set[TopicPartition] | None = None) -> None:
-        """Commit the offsets past every record handled (of ``only``'s partitions)."""
-        handled = {tp: offset for tp, offset in self._uncommitted.items()
-                   if only is None or tp in only}
-        if only is None:
-            self._last_commit = time.monotonic()
+    def commit_handled(self) -> None:
+        """Commit the offsets past every record handled, of the partitions still ours."""
+        self._last_commit = time.monotonic()
+        assigned = self._consumer.assignment()
+        handled = {tp: offset for tp, offset in self._uncommitted.items() if tp in assigned}
+        self._uncommitted.clear()  # taken away: their new owner resumes (and replays)
         if not handled:
             return
-        for tp in handled:
-            del self._uncommitted[tp]
         try:
             self._consumer.commit({tp: OffsetAndMetadata(offset, "", -1)
                                    for tp, offset in handled.items()})
@@ -293,20 +294,6 @@ class KafkaEventConsumer(SharedExtension, ProviderCollector):
         if self._dead_letters is not None:
             self._dead_letters.close(timeout=5)
             self._dead_letters = None
-
-
-class _CommitOnRevoke(ConsumerRebalanceListener):
-    """Partitions taken away in a rebalance: commit what was handled of them first,
-    so that their next owner does not replay it."""
-
-    def __init__(self, consumer: KafkaEventConsumer) -> None:
-        self.consumer = consumer
-
-    def on_partitions_revoked(self, revoked: Any) -> None:
-        self.consumer.commit_handled(only=set(revoked))
-
-    def on_partitions_assigned(self, assigned: Any) -> None:
-        pass
 
 
 class DomainEventHandler(Entrypoint):

@@ -118,7 +118,9 @@ class OutboxRelay:
     @staticmethod
     def _wake_up_call(conn: psycopg.Connection, timeout: float) -> bool:
         """Whether a commit signalled the outbox within ``timeout`` seconds."""
-        return any(True for _ in conn.notifies(timeout=timeout, stop_after=1))
+        # Consumed to its end (it ends after one): the generator holds the
+        # connection's lock until it is closed.
+        return sum(1 for _ in conn.notifies(timeout=timeout, stop_after=1)) > 0
 
     # -- one batch -----------------------------------------------------------
 

@@ -51,8 +51,8 @@ END $$;
 DO $$
 BEGIN
     IF to_regclass('event_streams') IS NOT NULL THEN
-        ALTER TABLE events DROP CONSTRAINT IF EXISTS events_stream_id_fkey;
-        DROP TABLE event_streams;
+        -- CASCADE drops the log's reference to it (whatever its name), not the log.
+        DROP TABLE event_streams CASCADE;
     END IF;
 END $$;
 

@@ -74,7 +74,6 @@ def test_an_old_version_on_kafka_reaches_the_handler_upcast(harness):
     wait_until(lambda: harness.projection().get(pair) == (1, 90), what="the upcast v1 event")
 
 
-@pytest.mark.slow
 def test_offsets_are_committed_past_what_was_handled_once_the_topic_is_quiet(harness, settings):
     """Offsets are committed in batches under load; a quiet topic must not leave
     handled records uncommitted (a restart would replay them all)."""
@@ -98,6 +97,7 @@ def test_offsets_are_committed_past_what_was_handled_once_the_topic_is_quiet(har
         admin.close()
 
 
+@pytest.mark.slow
 def test_a_handler_busy_longer_than_the_session_timeout_keeps_the_group_stable(harness, settings):
     """kafka-python's heartbeat is a (green) thread: a handler that waits 14 s,
     longer than the 10 s session timeout, must not get the consumer evicted."""

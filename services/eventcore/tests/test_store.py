@@ -226,7 +226,7 @@ def test_a_database_with_the_former_version_table_is_brought_forward_keeping_its
         schema.install(c)  # the log of that time: the same table, with the reference
         c.execute("CREATE TABLE event_streams (stream_id text PRIMARY KEY, "
                   "version integer NOT NULL CHECK (version >= 1))")
-        c.execute("ALTER TABLE events ADD CONSTRAINT events_stream_id_fkey "
+        c.execute("ALTER TABLE events ADD CONSTRAINT events_to_their_stream "
                   "FOREIGN KEY (stream_id) REFERENCES event_streams (stream_id)")
         c.execute("INSERT INTO event_streams VALUES (%s, 1)", (pair,))
         c.execute("INSERT INTO events (stream_id, stream_version, event_id, event_name, "
