@@ -12,7 +12,7 @@ import socket
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from typing import Any
 
 import psycopg
@@ -156,3 +156,24 @@ def rpc_deliveries(amqp_uri: str, service_name: str) -> Iterator[Callable[..., d
             yield deliver
         finally:
             replies.close()
+
+
+@pytest.fixture
+def deliveries_to(
+    settings: stack_settings.Settings, database_url: str, container_factory: Any,
+) -> Iterator[Callable[[type], Callable[..., dict[str, Any]]]]:
+    """``deliveries_to(ServiceClass)``: the class started alone in a real nameko
+    container (under a name of its own, against this test's database), and the
+    ``deliver`` of ``rpc_deliveries`` for its calls."""
+    with ExitStack() as opened:
+        def start(service_cls: type) -> Callable[..., dict[str, Any]]:
+            name = f"{service_cls.name}_{uuid.uuid4().hex[:8]}"
+            under_test = type(f"{service_cls.__name__}UnderTest", (service_cls,), {"name": name})
+            container = container_factory(under_test, {
+                "AMQP_URI": settings.amqp_uri,
+                "EVENTCORE": {"context": "sessions", "database_url": database_url},
+            })
+            container.start()
+            return opened.enter_context(rpc_deliveries(settings.amqp_uri, name))
+
+        yield start

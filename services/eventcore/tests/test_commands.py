@@ -16,7 +16,6 @@ import pytest
 from contracts import catalogue
 from services.eventcore.commands import command_rpc
 from services.eventcore.database import UnitOfWorkProvider
-from services.eventcore.testing import rpc_deliveries
 
 from .factories import session_held
 
@@ -63,17 +62,9 @@ class FilingService:
 
 
 @pytest.fixture
-def filing(settings, database_url, container_factory):
-    name = f"filing_test_{uuid.uuid4().hex[:8]}"
-    service = type("FilingUnderTest", (FilingService,), {"name": name})
-    container = container_factory(service, {
-        "AMQP_URI": settings.amqp_uri,
-        "EVENTCORE": {"context": "sessions", "database_url": database_url},
-    })
-    container.start()
+def filing(deliveries_to, database_url):
     FilingService.database_url, FilingService.seen_after_commit = database_url, []
-    with rpc_deliveries(settings.amqp_uri, name) as deliver:
-        yield deliver
+    yield deliveries_to(FilingService)
     FilingService.refuse_next = False
 
 

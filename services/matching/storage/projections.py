@@ -195,6 +195,8 @@ class PoolReadModel(EventProjection):
             matching_scope   text NOT NULL
         );
         """)
+        # R3: a new charter in force, or a member's acceptance of it, changes who may
+        # be suggested; so do the members and their organisations' policies.
         version_tables(conn, "pool_members", "pool_charter_versions", "pool_organisations")
 
     def on_MemberRegistered(self, conn: psycopg.Connection, e: DomainEvent) -> None:
@@ -264,7 +266,7 @@ class ExclusionList(EventProjection):
         CREATE INDEX IF NOT EXISTS pool_exclusions_by_fingerprint
             ON pool_exclusions (fingerprint);
         """)
-        version_tables(conn, "pool_exclusions")
+        version_tables(conn, "pool_exclusions")  # R2: excluded, out of every kept index
 
     def on_MemberExcluded(self, conn: psycopg.Connection, e: DomainEvent) -> None:
         d = e.data

@@ -18,7 +18,6 @@ import pytest
 
 from contracts import catalogue
 from services.eventcore.database import UnitOfWorkProvider
-from services.eventcore.testing import rpc_deliveries
 from services.eventcore.tests.factories import session_held
 from services.servicekit.actor import Actor
 from services.servicekit.rpc import command
@@ -37,16 +36,8 @@ class HoldingService:
 
 
 @pytest.fixture
-def holding(settings, database_url, container_factory):
-    name = f"holding_test_{uuid.uuid4().hex[:8]}"
-    service = type("HoldingUnderTest", (HoldingService,), {"name": name})
-    container = container_factory(service, {
-        "AMQP_URI": settings.amqp_uri,
-        "EVENTCORE": {"context": "sessions", "database_url": database_url},
-    })
-    container.start()
-    with rpc_deliveries(settings.amqp_uri, name) as deliver:
-        yield deliver
+def holding(deliveries_to):
+    return deliveries_to(HoldingService)
 
 
 def _events(database_url: str, pair: str) -> int:
