@@ -64,8 +64,9 @@ class Gateway:
             return generate_latest().decode("utf-8")
         actor = self.actors.get(call.credential, call.acting_member)
         if actor is None:
+            asked = self.actors.asking()
             actor = self._rpc("identity", "authenticate", call.credential, call.acting_member)
-            self.actors.put(call.credential, call.acting_member, actor)
+            self.actors.put(call.credential, call.acting_member, actor, asked)
         if route.acting == "member" and actor.get("kind") != "member":
             raise ServiceError.make(403, "forbidden", "This acts for one member: name her "
                                     "with the X-Acting-Member header (R8).",
@@ -112,6 +113,15 @@ class Gateway:
             self.actors.forget_organisation(organisation_id)
         else:
             self.actors.clear()
+
+    @event_handler("identity", "credentials_epoch", handler_type=BROADCAST,
+                   reliable_delivery=False)
+    def on_credentials_epoch(self, payload: dict[str, Any]) -> None:
+        """Identity's announcement, every second: what keeps remembered answers
+        trusted, and what catches a ``credentials_changed`` that never came."""
+        epoch = payload.get("epoch")
+        if isinstance(epoch, int):
+            self.actors.heard_epoch(epoch)
 
     def _rpc(self, service: str, method: str, *args: Any, **kwargs: Any) -> Any:
         proxy = getattr(self, service)

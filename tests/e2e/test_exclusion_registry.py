@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
+import psycopg
 import pytest
 from kafka import KafkaProducer
 
@@ -103,3 +104,46 @@ def test_a_member_cannot_slip_into_an_excluded_identity_by_changing_her_email(or
     other = org.register_member("mentee")
     changed = org.call("PATCH", f"/v1/members/{other}", json={"email": email})
     assert changed.status == 422 and changed.fields() == ["email"]
+
+
+def test_an_exclusion_advances_the_credentials_epoch_with_the_registry(org):
+    """What a gateway that missed the broadcast notices (services/gateway/actors.py)."""
+    conf = stack_settings.load()
+
+    def epoch() -> int:
+        with psycopg.connect(conf.database_url("identity")) as conn:
+            return conn.execute("SELECT epoch FROM credentials_epoch").fetchone()[0]
+
+    email = f"seller-{uuid.uuid4().hex[:8]}@example.org"
+    member = org.ready_member("mentor", email=email)
+    before = epoch()
+    publish_exclusion(member, email, org.organisation_id)
+    as_her = org.as_member(member)
+    assert wait_until(lambda: as_her.get(f"/v1/members/{member}").status == 403,
+                      timeout=20, what="identity to refuse the excluded member")
+    assert epoch() == before + 1
+
+
+def test_an_exclusion_whose_broadcast_was_lost_is_caught_by_identitys_epoch(org):
+    """The gateway remembers who a member is for 30 to 60 s while it hears identity's
+    credentials epoch every second (services/gateway/actors.py). Here identity's
+    registry and epoch change as an exclusion's transaction changes them, and no
+    ``credentials_changed`` is sent, as when that broadcast is lost: the next
+    announcement makes the gateway ask identity again, and she is refused (R2)
+    long before what it remembered would have expired."""
+    conf = stack_settings.load()
+    member = org.ready_member("mentor")
+    as_her = org.as_member(member)
+    assert as_her.get(f"/v1/members/{member}").status == 200  # remembered now
+    with psycopg.connect(conf.database_url("identity")) as conn:
+        conn.execute("INSERT INTO excluded_identities (fingerprint, member_id, case_id, "
+                     "excluded_at) SELECT fingerprint, member_id, %s, now() FROM members "
+                     "WHERE member_id = %s", (str(uuid.uuid4()), member))
+        conn.execute("UPDATE credentials_epoch SET epoch = epoch + 1")
+    try:
+        refused = wait_until(lambda: as_her.get(f"/v1/members/{member}").status == 403,
+                             timeout=10, what="the gateway to hear the epoch move")
+        assert refused
+    finally:
+        with psycopg.connect(conf.database_url("identity")) as conn:
+            conn.execute("DELETE FROM excluded_identities WHERE member_id = %s", (member,))

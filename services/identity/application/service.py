@@ -20,7 +20,7 @@ from services.eventcore.consumer import domain_event_handler
 from services.eventcore.database import UnitOfWorkProvider
 from services.eventcore.events import DomainEvent
 from services.identity.application import handlers, views
-from services.identity.storage import queries
+from services.identity.storage import credentials_epoch, queries
 from services.identity.storage.projections import ExclusionRegistry, IdentityReadModel
 from services.servicekit import credentials as api_keys
 from services.servicekit import secrets
@@ -30,6 +30,7 @@ from services.servicekit.errors import Forbidden, NotFound, Unauthenticated
 from services.servicekit.keys import KeyringProvider
 from services.servicekit.metrics import ServiceMetrics
 from services.servicekit.rpc import command, internal, query
+from services.servicekit.timers import configured_timer
 
 READ_MODEL = IdentityReadModel()
 REGISTRY = ExclusionRegistry()
@@ -38,10 +39,12 @@ REGISTRY = ExclusionRegistry()
 class IdentityService:
     name = "identity"
 
-    uow = UnitOfWorkProvider(catalogue, projections=(READ_MODEL, REGISTRY))
+    uow = UnitOfWorkProvider(catalogue, projections=(READ_MODEL, REGISTRY),
+                             tables=(credentials_epoch.install,))
     #: After a commit that changes who may act (a key revoked, a member excluded or
     #: erased), the gateways are told to forget what they remember (a cache hint,
-    #: not a domain event: if it were lost, their entries expire within seconds).
+    #: not a domain event); the credentials epoch, announced every second, catches
+    #: a hint that was lost (``storage/credentials_epoch.py``).
     dispatch = EventDispatcher()
     keyring = KeyringProvider()
     clock = ClockProvider()
@@ -122,10 +125,13 @@ class IdentityService:
                        key_id: str) -> dict[str, Any]:
         organisation_id = actor.as_admin()
         now = self.clock.now()
-        result = self.uow.run(lambda uow: handlers.revoke_api_key(
-            uow, now, organisation_id, key_id, payload["reason"]))
-        self.dispatch("credentials_changed", {"organisation_id": organisation_id})
-        return result
+
+        def revoke(uow: Any) -> dict[str, Any]:
+            revoked = handlers.revoke_api_key(uow, now, organisation_id, key_id, payload["reason"])
+            self._credentials_changed(uow, organisation_id)
+            return revoked
+
+        return self.uow.run(revoke)
 
     @command(api.SetMatchingPolicy)
     def set_matching_policy(self, actor: Actor, payload: dict[str, Any]) -> dict[str, Any]:
@@ -198,10 +204,13 @@ class IdentityService:
     def erase_member(self, actor: Actor, payload: dict[str, Any],
                      member_id: str) -> dict[str, Any]:
         now = self.clock.now()
-        result = self.uow.run(lambda uow: handlers.erase_member(uow, self.keyring, now, actor,
-                                                                member_id))
-        self.dispatch("credentials_changed", {"organisation_id": actor.organisation_id})
-        return result
+
+        def erase(uow: Any) -> dict[str, Any]:
+            erased = handlers.erase_member(uow, self.keyring, now, actor, member_id)
+            self._credentials_changed(uow, actor.organisation_id)
+            return erased
+
+        return self.uow.run(erase)
 
     @query()
     def export_member(self, actor: Actor, payload: dict[str, Any],
@@ -248,11 +257,25 @@ class IdentityService:
     def on_member_excluded(self, event: DomainEvent) -> None:
         with self.uow() as uow:
             REGISTRY.apply(uow.conn, event)
-            # R2, after the commit: a gateway that re-reads her at once must see her
-            # excluded (broadcast earlier, it could cache her as she was for its cache's
-            # lifetime).
-            uow.on_commit(lambda: self.dispatch("credentials_changed",
-                                                {"organisation_id": event.partner_org}))
+            self._credentials_changed(uow, event.partner_org)
+
+    # -- what the gateways remember of who may act ------------------------------------------
+
+    def _credentials_changed(self, uow: Any, organisation_id: str | None) -> None:
+        """In the change's transaction: advance the epoch, and tell the gateways after
+        the commit (R2: a gateway that re-reads at once must see the change; told
+        earlier, it could remember the member as she was)."""
+        credentials_epoch.advance(uow.conn)
+        uow.on_commit(lambda: self.dispatch(
+            "credentials_changed", {"organisation_id": organisation_id}))
+
+    @configured_timer("CREDENTIALS_EPOCH_SECONDS", default=1.0)
+    def announce_credentials_epoch(self) -> None:
+        """Every second, the epoch to every gateway: one that missed a change's
+        broadcast sees a value it did not hear and forgets what it remembers."""
+        with self.uow() as uow:
+            epoch = credentials_epoch.current(uow.conn)
+        self.dispatch("credentials_epoch", {"epoch": epoch})
 
     @domain_event_handler("moderation", "ProfileFlagged")
     def on_profile_flagged(self, event: DomainEvent) -> None:
