@@ -150,6 +150,9 @@ class Postgres(Component):
             "listen_addresses = '127.0.0.1'\n"
             # Every service, relay, consumer and test holds a pool: room for all of them.
             "max_connections = 300\n"
+            # When each row became visible (pg_xact_commit_timestamp): the sessions
+            # benchmark reads its latencies so, rather than polling what it measures.
+            "track_commit_timestamp = on\n"
         )
 
     def _ctl(self, command: list[str], log: Path) -> None:
