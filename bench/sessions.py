@@ -2,7 +2,8 @@
 
 - rate: the most commands a second the whole path sustains (HTTP -> gateway ->
   sessions RPC -> event store, outbox, projection -> 201, then relay, Kafka and
-  moderation's consumer), closed loop, counted once both read models have every
+  moderation's consumer), closed loop, counted until moderation's read model
+  (the later of the two: the sessions one is written before the answer) has every
   command, against the bare nameko HTTP -> RPC echo (``bench.echo``) measured in
   the same run;
 - latency at 80% of that rate (open loop, so a slow answer delays nothing else):
@@ -15,7 +16,11 @@ commit time of the transaction that wrote it (``pg_xact_commit_timestamp``, whic
 ``track_commit_timestamp`` turns on: stackctl sets it), not watched for during
 the load: watchers polling every 2 ms had raised the p99 they measured from about
 190-300 ms to 530-740 ms, and at 10 ms one of their queries, a scan of a growing
-table, still took most of a core.
+table, still took most of a core. What that assumes: the client and PostgreSQL
+read one wall clock (one host); a commit time is stamped just before the commit
+is flushed, so the figures are low by that flush (under a millisecond here); and
+the rows are written once (``xmin`` is a row's last writer, and the benchmark
+neither confirms nor cancels its sessions).
 
 Pairs are formed the way matching announces them (``PairFormed`` on
 ``matching.events``) for members registered through the gateway: what is
@@ -45,10 +50,6 @@ CLIENTS = 8
 SECONDS = 10.0
 TARGET_RATIO = 0.5
 TARGET_P99_MS = 200.0
-#: How often each watcher looks for the sessions sent: the resolution of the
-#: latencies. Every 2 ms, the two watchers ran 1,000 queries a second on a 2-core
-#: machine already saturated by the load, and raised the p99 they measured
-#: (p99 532-744 ms at 2 ms, 188-303 ms at 20 ms, same sitting).
 #: The sessions sent, with the commit time of the row that holds each, in the
 #: sessions read model and in moderation's. Moderation's is bounded by its index on
 #: (pair_id, recorded_at) to the benchmark's pairs since the phase began (matched on
@@ -100,6 +101,9 @@ def run(conf: Settings) -> dict[str, Any]:
 
     began = datetime.now(UTC)
     answered = closed_loop(held_and_kept, CLIENTS, SECONDS)
+    if not sent:
+        raise RuntimeError(f"no SessionHeld command succeeded ({answered.errors} failed): "
+                           "is the stack up (make up)?")
     projected = _committed(conf, "moderation", MODERATION_COMMITTED, (pair_ids, began), sent)
     through = len(sent) / (max(projected.values()) - began).total_seconds()
     ratio = through / echo.rate

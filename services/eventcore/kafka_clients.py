@@ -5,9 +5,10 @@ event before we call it published) and idempotence (a retry inside one producer
 session never duplicates nor reorders), with up to 5 requests in flight, which
 idempotence keeps in order per partition.
 
-Both sides check the CRC-32C of every record batch (a corrupted batch is
-refused, never handed to a handler); the ``crc32c`` package makes kafka-python
-do it in C rather than in Python (``tests/test_kafka_clients.py`` checks it is in use).
+The producer computes the CRC-32C of every record batch and the consumer checks
+it (a corrupted batch is refused, never handed to a handler); the ``crc32c``
+package makes kafka-python do both in C rather than in Python
+(``tests/test_kafka_clients.py`` checks it is in use).
 """
 
 from __future__ import annotations

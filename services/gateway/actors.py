@@ -15,7 +15,9 @@ change advances in its own transaction. Hearing a value other than the last one
 heard, a gateway forgets everything: a lost broadcast costs about a second.
 How long an answer is kept depends on that guarantee being alive:
 
-- announcements heard within ``HEARD_WITHIN`` seconds: up to ``TRUSTED_TTL``
+- an announcement read by identity less than ``HEARD_WITHIN`` seconds ago (its
+  ``read_at``; one that waited in a queue proves nothing about what committed
+  since): up to ``TRUSTED_TTL``
   (drawn between half of it and all of it per answer, so that the answers learnt
   together do not all expire, and ask identity, together);
 - otherwise (identity silent, RabbitMQ cut, a gateway just started): ``TTL``,
@@ -63,8 +65,9 @@ class ActorCache:
         self._clock = clock
         # key -> (when it was learnt, how long it may be kept while trusted, actor)
         self._entries: dict[Key, tuple[float, float, dict[str, Any]]] = {}
-        self._epoch: int | None = None
-        self._heard_at: float | None = None
+        self._epoch: str | None = None
+        # monotonic time at which the last announcement heard will be too old
+        self._trusted_until: float | None = None
         # Bumped by every forget: an answer asked for before it is not kept.
         self._generation = 0
 
@@ -76,7 +79,7 @@ class ActorCache:
 
     def trusted(self) -> bool:
         """Whether identity's epoch was heard recently enough to keep answers long."""
-        return self._heard_at is not None and self._clock() - self._heard_at < self.heard_within
+        return self._trusted_until is not None and self._clock() < self._trusted_until
 
     def get(self, credential: str | None, acting_member: str | None) -> dict[str, Any] | None:
         key = self._key(credential, acting_member)
@@ -105,13 +108,16 @@ class ActorCache:
         lifetime = self.trusted_ttl * random.uniform(0.5, 1.0)
         self._entries[self._key(credential, acting_member)] = (self._clock(), lifetime, actor)
 
-    def heard_epoch(self, epoch: int) -> None:
-        """Identity's announcement: a value other than the last one heard means a
-        change this gateway may not have been told of."""
+    def heard_epoch(self, epoch: str, age: float = 0.0) -> None:
+        """Identity's announcement, read ``age`` seconds ago (by the wall clocks of the
+        two hosts, kept in step by NTP): a value other than the last one heard means
+        a change this gateway may not have been told of."""
         if epoch != self._epoch:
             self.clear()
             self._epoch = epoch
-        self._heard_at = self._clock()
+        remaining = self.heard_within - max(age, 0.0)
+        if remaining > 0:
+            self._trusted_until = max(self._trusted_until or 0.0, self._clock() + remaining)
 
     def forget_organisation(self, organisation_id: str) -> None:
         self._generation += 1

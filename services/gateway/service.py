@@ -7,6 +7,7 @@ service will load them with. Nothing here decides anything about the domain.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import eventlet
@@ -119,9 +120,9 @@ class Gateway:
     def on_credentials_epoch(self, payload: dict[str, Any]) -> None:
         """Identity's announcement, every second: what keeps remembered answers
         trusted, and what catches a ``credentials_changed`` that never came."""
-        epoch = payload.get("epoch")
-        if isinstance(epoch, int):
-            self.actors.heard_epoch(epoch)
+        epoch, read_at = payload.get("epoch"), payload.get("read_at")
+        if isinstance(epoch, str) and isinstance(read_at, (int, float)):
+            self.actors.heard_epoch(epoch, age=time.time() - read_at)
 
     def _rpc(self, service: str, method: str, *args: Any, **kwargs: Any) -> Any:
         proxy = getattr(self, service)

@@ -4,6 +4,7 @@ register again, in any organisation, even after her personal data is erased."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import UTC, datetime
 
@@ -121,29 +122,35 @@ def test_an_exclusion_advances_the_credentials_epoch_with_the_registry(org):
     as_her = org.as_member(member)
     assert wait_until(lambda: as_her.get(f"/v1/members/{member}").status == 403,
                       timeout=20, what="identity to refuse the excluded member")
-    assert epoch() == before + 1
+    assert epoch() >= before + 1
 
 
 def test_an_exclusion_whose_broadcast_was_lost_is_caught_by_identitys_epoch(org):
     """The gateway remembers who a member is for 30 to 60 s while it hears identity's
     credentials epoch every second (services/gateway/actors.py). Here identity's
-    registry and epoch change as an exclusion's transaction changes them, and no
-    ``credentials_changed`` is sent, as when that broadcast is lost: the next
-    announcement makes the gateway ask identity again, and she is refused (R2)
-    long before what it remembered would have expired."""
+    registry changes as an exclusion's transaction changes it, and no
+    ``credentials_changed`` is sent, as when that broadcast is lost: she is still
+    served while the epoch stays (what the gateway remembers is in use), and
+    refused (R2) once the next announcement carries the moved epoch."""
     conf = stack_settings.load()
     member = org.ready_member("mentor")
     as_her = org.as_member(member)
     assert as_her.get(f"/v1/members/{member}").status == 200  # remembered now
+    case_id = str(uuid.uuid4())
     with psycopg.connect(conf.database_url("identity")) as conn:
         conn.execute("INSERT INTO excluded_identities (fingerprint, member_id, case_id, "
                      "excluded_at) SELECT fingerprint, member_id, %s, now() FROM members "
-                     "WHERE member_id = %s", (str(uuid.uuid4()), member))
-        conn.execute("UPDATE credentials_epoch SET epoch = epoch + 1")
+                     "WHERE member_id = %s", (case_id, member))
     try:
-        refused = wait_until(lambda: as_her.get(f"/v1/members/{member}").status == 403,
-                             timeout=10, what="the gateway to hear the epoch move")
-        assert refused
-    finally:
+        # Past the 2 s an answer lasts when no announcement is heard: what serves her
+        # now is the remembered answer, trusted because the epoch is heard.
+        time.sleep(4.0)
+        assert as_her.get(f"/v1/members/{member}").status == 200
         with psycopg.connect(conf.database_url("identity")) as conn:
-            conn.execute("DELETE FROM excluded_identities WHERE member_id = %s", (member,))
+            conn.execute("UPDATE credentials_epoch SET epoch = epoch + 1")
+        wait_until(lambda: as_her.get(f"/v1/members/{member}").status == 403,
+                   timeout=10, what="the gateway to hear the epoch move")
+    finally:
+        # The row is not on moderation's topic: a rebuilt registry would not have it.
+        with psycopg.connect(conf.database_url("identity")) as conn:
+            conn.execute("DELETE FROM excluded_identities WHERE case_id = %s", (case_id,))

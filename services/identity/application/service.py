@@ -9,6 +9,7 @@ from moderation's ``MemberExcluded`` and ``ProfileFlagged`` (R2).
 
 from __future__ import annotations
 
+import time
 import uuid
 from typing import Any
 
@@ -257,14 +258,17 @@ class IdentityService:
     def on_member_excluded(self, event: DomainEvent) -> None:
         with self.uow() as uow:
             REGISTRY.apply(uow.conn, event)
-            self._credentials_changed(uow, event.partner_org)
+            # Her identity is excluded wherever she is a member, not only in the
+            # organisation that reported her: every gateway forgets everything.
+            self._credentials_changed(uow, None)
 
     # -- what the gateways remember of who may act ------------------------------------------
 
     def _credentials_changed(self, uow: Any, organisation_id: str | None) -> None:
-        """In the change's transaction: advance the epoch, and tell the gateways after
-        the commit (R2: a gateway that re-reads at once must see the change; told
-        earlier, it could remember the member as she was)."""
+        """Last in the change's transaction (the epoch's row lock is then held only
+        until the commit): advance the epoch, and tell the gateways after the commit
+        (R2: a gateway that re-reads at once must see the change; told earlier, it
+        could remember the member as she was). ``None``: every organisation."""
         credentials_epoch.advance(uow.conn)
         uow.on_commit(lambda: self.dispatch(
             "credentials_changed", {"organisation_id": organisation_id}))
@@ -275,7 +279,9 @@ class IdentityService:
         broadcast sees a value it did not hear and forgets what it remembers."""
         with self.uow() as uow:
             epoch = credentials_epoch.current(uow.conn)
-        self.dispatch("credentials_epoch", {"epoch": epoch})
+        # read_at: a gateway trusts an announcement only while it is recent (one that
+        # sat in a queue says nothing of what committed since).
+        self.dispatch("credentials_epoch", {"epoch": epoch, "read_at": time.time()})
 
     @domain_event_handler("moderation", "ProfileFlagged")
     def on_profile_flagged(self, event: DomainEvent) -> None:
