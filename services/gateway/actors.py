@@ -15,13 +15,12 @@ change advances in its own transaction. Hearing a value other than the last one
 heard, a gateway forgets everything: a lost broadcast costs about a second.
 How long an answer is kept depends on that guarantee being alive:
 
-- an announcement read by identity less than ``HEARD_WITHIN`` seconds ago (its
-  ``read_at``; one that waited in a queue proves nothing about what committed
-  since): up to ``TRUSTED_TTL``
-  (drawn between half of it and all of it per answer, so that the answers learnt
-  together do not all expire, and ask identity, together);
-- otherwise (identity silent, RabbitMQ cut, a gateway just started): ``TTL``,
-  the bound the gateway had before the epoch existed.
+- while the last announcement heard was read by identity less than
+  ``HEARD_WITHIN`` seconds ago (its ``read_at``: one that waited in a queue proves
+  nothing about what committed since), up to ``TRUSTED_TTL``, drawn between half
+  of it and all of it per answer, so that the answers learnt together do not all
+  expire, and ask identity, together;
+- otherwise (identity silent, RabbitMQ cut, a gateway just started), ``TTL``.
 
 So an excluded member is refused within milliseconds when the broadcast
 arrives, within about ``HEARD_WITHIN`` seconds when it does not (R2). The

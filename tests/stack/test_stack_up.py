@@ -77,6 +77,8 @@ def test_each_context_database_accepts_the_role(conf: project_settings.Settings)
         # Scratch databases dropped WITH (FORCE) may have an autovacuum worker inside.
         assert conn.execute("SELECT pg_has_role(current_user, 'pg_signal_backend', "
                             "'MEMBER')").fetchone()[0]
+        # The sessions benchmark reads when projection rows were committed.
+        assert conn.execute("SHOW track_commit_timestamp").fetchone()[0] == "on"
 
 
 def test_rabbitmq_accepts_an_amqp_login(conf: project_settings.Settings) -> None:
