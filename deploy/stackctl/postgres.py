@@ -155,6 +155,18 @@ class Postgres(Component):
             "track_commit_timestamp = on\n"
         )
 
+    def _apply_overrides(self) -> None:
+        """A cluster that was already running when our settings changed (a checkout
+        updated under a running stack) reads them now; one that needs a restart for
+        some says which, in one line (the stack keeps running meanwhile)."""
+        self._write_overrides()
+        self._psql(["-c", "SELECT pg_reload_conf()"])
+        pending = self._psql(["-A", "-t", "-c", "SELECT string_agg(name, ', ' ORDER BY name) "
+                              "FROM pg_settings WHERE pending_restart"]).strip()
+        if pending:
+            print(f"stackctl: PostgreSQL runs without {pending} from {CONF_D}/stackctl.conf "
+                  "until it restarts: `make down && make up`", flush=True)
+
     def _ctl(self, command: list[str], log: Path) -> None:
         if system.run(command, log, timeout=120) != 0:
             raise StackError(f"{command[0]} {VERSION} {CLUSTER} failed ({self.paths.rel(log)})",
@@ -176,6 +188,7 @@ class Postgres(Component):
         if cluster is not None and cluster[0] != s.pg_port:
             raise StackError(f"cluster {VERSION}/{CLUSTER} runs on port {cluster[0]}, not on "
                              f"MENTORING_PG_PORT={s.pg_port}: stop it first (stackctl down)")
+        self._apply_overrides()
         contexts = {s.database_name(ctx): ctx for ctx in project_settings.CONTEXTS}
         self.identity = self.written_with()
         binding = self.bind(list(contexts), self.identity, together=True)

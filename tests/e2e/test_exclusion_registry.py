@@ -17,6 +17,7 @@ from services.eventcore import settings as stack_settings
 from services.eventcore.testing import wait_until
 from services.gateway.client import PartnerApi, member_profile
 from services.servicekit.crypto import fingerprint
+from tests.e2e.credentials import credentials_epoch
 
 
 def publish_exclusion(member_id: str, email: str, organisation_id: str) -> str:
@@ -109,20 +110,14 @@ def test_a_member_cannot_slip_into_an_excluded_identity_by_changing_her_email(or
 
 def test_an_exclusion_advances_the_credentials_epoch_with_the_registry(org):
     """What a gateway that missed the broadcast notices (services/gateway/actors.py)."""
-    conf = stack_settings.load()
-
-    def epoch() -> int:
-        with psycopg.connect(conf.database_url("identity")) as conn:
-            return conn.execute("SELECT epoch FROM credentials_epoch").fetchone()[0]
-
     email = f"seller-{uuid.uuid4().hex[:8]}@example.org"
     member = org.ready_member("mentor", email=email)
-    before = epoch()
+    before = credentials_epoch()
     publish_exclusion(member, email, org.organisation_id)
     as_her = org.as_member(member)
     assert wait_until(lambda: as_her.get(f"/v1/members/{member}").status == 403,
                       timeout=20, what="identity to refuse the excluded member")
-    assert epoch() >= before + 1
+    assert credentials_epoch() >= before + 1
 
 
 def test_an_exclusion_whose_broadcast_was_lost_is_caught_by_identitys_epoch(org):

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import uuid
 
-import psycopg
 import pytest
 
-from services.eventcore import settings as stack_settings
 from services.gateway.client import PartnerApi, member_profile
+from tests.e2e.credentials import credentials_epoch
 
 MENTEE_COMMITMENTS = [
     "mentee.confidentiality", "mentee.commitment", "mentee.co_responsibility",
@@ -295,23 +294,18 @@ def test_a_revoked_key_is_refused_at_once_even_when_the_gateway_remembered_it(or
     assert spare.get("/v1/organisation").status == 401
 
 
-def _credentials_epoch() -> int:
-    with psycopg.connect(stack_settings.load().database_url("identity")) as conn:
-        return conn.execute("SELECT epoch FROM credentials_epoch").fetchone()[0]
-
-
 def test_every_change_of_who_may_act_advances_the_credentials_epoch(org):
     """What lets a gateway that missed a broadcast notice the change (gateway/actors.py):
     a revocation and an erasure advance the epoch with their commit; one identity
     refuses does not. (An exclusion does too: test_exclusion_registry.)"""
     key = org.post("/v1/organisation/api-keys").ok()
-    before = _credentials_epoch()
+    before = credentials_epoch()
     assert org.post(f"/v1/organisation/api-keys/{key['key_id']}/revocation", {}).status == 200
-    assert _credentials_epoch() >= before + 1
+    assert credentials_epoch() >= before + 1
     mentee = org.ready_member("mentee")
-    before = _credentials_epoch()
+    before = credentials_epoch()
     assert org.post(f"/v1/members/{mentee}/erasure", {"confirm": True}).status == 200
-    assert _credentials_epoch() >= before + 1
-    before = _credentials_epoch()
+    assert credentials_epoch() >= before + 1
+    before = credentials_epoch()
     assert org.post(f"/v1/members/{mentee}/erasure", {"confirm": True}).status == 409
-    assert _credentials_epoch() == before  # refused by identity: rolled back with it
+    assert credentials_epoch() == before  # refused by identity: rolled back with it

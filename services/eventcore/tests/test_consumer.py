@@ -6,6 +6,8 @@ import uuid
 
 import eventlet
 import pytest
+from kafka import KafkaAdminClient
+from kafka.structs import TopicPartition
 
 from contracts import envelope
 from services.eventcore.testing import wait_until
@@ -77,9 +79,6 @@ def test_an_old_version_on_kafka_reaches_the_handler_upcast(harness):
 def test_offsets_are_committed_past_what_was_handled_once_the_topic_is_quiet(harness, settings):
     """Offsets are committed in batches under load; a quiet topic must not leave
     handled records uncommitted (a restart would replay them all)."""
-    from kafka import KafkaAdminClient
-    from kafka.structs import TopicPartition
-
     pair = str(uuid.uuid4())
     for version in range(1, 6):
         harness.send(envelope.encode(held_cloud_event(pair, version=version, minutes=90)),
@@ -101,8 +100,6 @@ def test_offsets_are_committed_past_what_was_handled_once_the_topic_is_quiet(har
 def test_a_handler_busy_longer_than_the_session_timeout_keeps_the_group_stable(harness, settings):
     """kafka-python's heartbeat is a (green) thread: a handler that waits 14 s,
     longer than the 10 s session timeout, must not get the consumer evicted."""
-    from kafka import KafkaAdminClient
-
     ProjectingService.busy_seconds = 14.0
     pair = str(uuid.uuid4())
     harness.send(envelope.encode(held_cloud_event(pair, version=1, minutes=90)), pair.encode())

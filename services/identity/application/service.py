@@ -18,7 +18,7 @@ from nameko.events import EventDispatcher
 from contracts import catalogue
 from contracts.api import identity as api
 from services.eventcore.consumer import domain_event_handler
-from services.eventcore.database import UnitOfWorkProvider
+from services.eventcore.database import UnitOfWork, UnitOfWorkProvider
 from services.eventcore.events import DomainEvent
 from services.identity.application import handlers, views
 from services.identity.storage import credentials_epoch, queries
@@ -264,7 +264,7 @@ class IdentityService:
 
     # -- what the gateways remember of who may act ------------------------------------------
 
-    def _credentials_changed(self, uow: Any, organisation_id: str | None) -> None:
+    def _credentials_changed(self, uow: UnitOfWork, organisation_id: str | None) -> None:
         """Last in the change's transaction (the epoch's row lock is then held only
         until the commit): advance the epoch, and tell the gateways after the commit
         (R2: a gateway that re-reads at once must see the change; told earlier, it
@@ -276,7 +276,7 @@ class IdentityService:
     @configured_timer("CREDENTIALS_EPOCH_SECONDS", default=1.0)
     def announce_credentials_epoch(self) -> None:
         """Every second, the epoch to every gateway: one that missed a change's
-        broadcast sees a value it did not hear and forgets what it remembers."""
+        broadcast sees a value it did not hear and forgets what it remembers (R2)."""
         with self.uow() as uow:
             epoch = credentials_epoch.current(uow.conn)
         # read_at: a gateway trusts an announcement only while it is recent (one that
