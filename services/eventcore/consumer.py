@@ -25,6 +25,9 @@ It reads like nameko's own ``@event_handler`` and gives, for each event:
   committed: an offset of a partition taken away must not overwrite what its new
   owner committed since. (Not committed from a rebalance listener: kafka-python
   3 calls it on its network thread, where a blocking commit is refused.)
+- **membership**: a consumer that stays out of a stable group for
+  ``REJOIN_DEADLINE`` seconds is closed and created again (see
+  ``_check_membership``), so that a service never stops consuming in silence.
 - **order**: one consumer per service process, records handled one at a time
   in partition order, so one aggregate's events (same key, same partition)
   are seen in order.
@@ -52,7 +55,7 @@ import eventlet
 import eventlet.event
 from kafka import KafkaProducer
 from kafka.errors import CommitFailedError, KafkaError
-from kafka.structs import OffsetAndMetadata, TopicPartition
+from kafka.structs import MemberState, OffsetAndMetadata, TopicPartition
 from nameko.extensions import Entrypoint, ProviderCollector, SharedExtension
 
 from contracts import catalogue as contracts_catalogue
@@ -69,6 +72,13 @@ MAX_REASON = 500
 
 #: Longest time, under load, a handled record's offset waits to be committed.
 COMMIT_INTERVAL = 1.0
+
+#: Longest time a consumer may stay out of a stable group before it is recreated.
+#: A rebalance here takes milliseconds to seconds (handlers are short transactions,
+#: and the longest wait is for a member to finish its handler and poll); 20 s out
+#: of the group is a wedged member, not a slow one. Recreating a slow one by
+#: mistake costs one more rebalance, and idempotency absorbs its replay.
+REJOIN_DEADLINE = 20.0
 
 
 class HandlerFailed(Exception):
@@ -118,6 +128,7 @@ class KafkaEventConsumer(SharedExtension, ProviderCollector):
         self._processed: dict[TopicPartition, int] = {}
         self._uncommitted: dict[TopicPartition, int] = {}
         self._last_commit = 0.0
+        self._unsettled_since: float | None = None
 
     def setup(self) -> None:
         self.config = service_config.from_container(
@@ -149,21 +160,53 @@ class KafkaEventConsumer(SharedExtension, ProviderCollector):
     # -- the poll loop --------------------------------------------------------
 
     def _run(self) -> None:
-        conf = settings.load()
-        self._consumer = kafka_clients.consumer(
-            conf, self.group, bootstrap_servers=self.config.kafka_bootstrap
-        )
-        topics = sorted({p.topic for p in self._providers})
-        self._consumer.subscribe(topics)
-        log.info("consumer group %s subscribed to %s", self.group, ", ".join(topics))
+        self._subscribe()
         while not self._stopping:
             try:
                 self._poll_once()
+                self._check_membership()
             except KafkaError as exc:
                 # A broker hiccup, a partition revoked mid-batch, a topic deleted: the
                 # loop must outlive it (a dead managed thread kills the container).
                 log.warning("group %s: %s; polling again in 1 s", self.group, exc)
                 eventlet.sleep(1.0)
+
+    def _subscribe(self) -> None:
+        self._consumer = kafka_clients.consumer(
+            settings.load(), self.group, bootstrap_servers=self.config.kafka_bootstrap
+        )
+        topics = sorted({p.topic for p in self._providers})
+        self._consumer.subscribe(topics)
+        self._unsettled_since = time.monotonic()
+        log.info("consumer group %s subscribed to %s", self.group, ", ".join(topics))
+
+    def _check_membership(self) -> None:
+        """Recreate the consumer if it has been out of a stable group too long.
+
+        kafka-python 3.0.12 can leave a member REBALANCING for good. A group's
+        leader often assigns before it knows the topics' partitions, and joins
+        again once it does; if a poll times out while that second join is in
+        flight, the join completes after its reason went away, and nothing ever
+        collects it: no partition is assigned, no heartbeat is sent, the broker
+        drops the member, and the service consumes nothing, without an error.
+        Seen on a stack start: the sessions service never opened a pair. A new
+        consumer joins afresh.
+        """
+        if self._consumer.group_metadata().state is MemberState.STABLE:
+            self._unsettled_since = None
+            return
+        now = time.monotonic()
+        if self._unsettled_since is None:
+            self._unsettled_since = now
+        if now - self._unsettled_since < REJOIN_DEADLINE:
+            return
+        log.warning("group %s: out of a stable group for %.0f s; recreating the consumer",
+                    self.group, now - self._unsettled_since)
+        metrics.CONSUMER_RESTARTS.labels(group=self.group).inc()
+        self.commit_handled()
+        self._close_consumer()
+        self._processed.clear()
+        self._subscribe()
 
     def _poll_once(self) -> None:
         batch = self._consumer.poll(timeout_ms=300)
@@ -286,14 +329,17 @@ class KafkaEventConsumer(SharedExtension, ProviderCollector):
         ).inc()
 
     def _close(self) -> None:
+        self._close_consumer()
+        if self._dead_letters is not None:
+            self._dead_letters.close(timeout=5)
+            self._dead_letters = None
+
+    def _close_consumer(self) -> None:
         if self._consumer is not None:
             try:
                 self._consumer.close(autocommit=False, timeout_ms=5000)
             finally:
                 self._consumer = None
-        if self._dead_letters is not None:
-            self._dead_letters.close(timeout=5)
-            self._dead_letters = None
 
 
 class DomainEventHandler(Entrypoint):

@@ -49,6 +49,11 @@ DEAD_LETTERED = Counter(
     "consumer_dead_lettered", "Messages a consumer group sent to its dead-letter topic.",
     ["group", "topic"],
 )
+CONSUMER_RESTARTS = Counter(
+    "consumer_restarts",
+    "Times a consumer was recreated after staying out of a stable group too long.",
+    ["group"],
+)
 
 
 def serve(port: int, addr: str = "127.0.0.1") -> None:

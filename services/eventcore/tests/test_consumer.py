@@ -96,6 +96,48 @@ def test_offsets_are_committed_past_what_was_handled_once_the_topic_is_quiet(har
         admin.close()
 
 
+def test_a_consumer_wedged_out_of_its_group_is_recreated_and_consumes_again(
+        harness, monkeypatch):
+    """The state kafka-python 3.0.12 left the sessions service in on a stack start:
+    REBALANCING, no join in flight nor due, no partition, no heartbeat. Nothing in
+    the library ever leaves it; the consumer is recreated and consumes again."""
+    from kafka.structs import MemberState
+
+    from services.eventcore import consumer as consumer_module
+    from services.eventcore import metrics
+    from services.eventcore.consumer import DomainEventHandler
+
+    monkeypatch.setattr(consumer_module, "REJOIN_DEADLINE", 3.0)
+    pair = str(uuid.uuid4())
+    harness.send(envelope.encode(held_cloud_event(pair, version=1, minutes=90)), pair.encode())
+    wait_until(lambda: harness.projection().get(pair) == (1, 90), what="the first session")
+
+    shared = next(e for e in harness.container.entrypoints
+                  if isinstance(e, DomainEventHandler)).consumer
+    wedged = shared._consumer
+    coordinator = wedged._coordinator
+    # Settled first: a group just formed may still join again for partitions its
+    # leader learnt late, and that join would rescue the wedge made below.
+    wait_until(lambda: (wedged.group_metadata().state is MemberState.STABLE
+                        and coordinator._metadata_snapshot
+                        and coordinator._assignment_snapshot == coordinator._metadata_snapshot),
+               what="the group to settle")
+    with coordinator._lock:
+        coordinator.state = MemberState.REBALANCING
+        coordinator.rejoining = True
+        coordinator._disable_heartbeat()
+    wedged._subscription.assign_from_subscribed([])
+    assert not coordinator.need_rejoin(), "the library itself would never join again"
+    restarts = metrics.CONSUMER_RESTARTS.labels(group=harness.group)
+    before = restarts._value.get()
+
+    harness.send(envelope.encode(held_cloud_event(pair, version=2, minutes=60)), pair.encode())
+    wait_until(lambda: harness.projection().get(pair) == (2, 150), timeout=40,
+               what="the session sent while the consumer was wedged")
+    assert shared._consumer is not wedged
+    assert restarts._value.get() == before + 1
+
+
 @pytest.mark.slow
 def test_a_handler_busy_longer_than_the_session_timeout_keeps_the_group_stable(harness, settings):
     """kafka-python's heartbeat is a (green) thread: a handler that waits 14 s,
