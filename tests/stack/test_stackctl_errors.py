@@ -16,6 +16,15 @@ def test_a_broken_setting_is_one_line_naming_the_variable() -> None:
     assert "Traceback" not in done.stdout + done.stderr
 
 
+def test_a_broken_tls_mode_is_named_with_the_modes_libpq_knows() -> None:
+    done = stackctl("check", env={"MENTORING_PG_SSLMODE": "sometimes"})
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        "stackctl: config error: MENTORING_PG_SSLMODE='sometimes' is not one of disable, "
+        "allow, prefer, require, verify-ca, verify-full"
+    ]
+
+
 def test_a_broken_bootstrap_address_is_named() -> None:
     done = stackctl("status", env={"MENTORING_KAFKA_BOOTSTRAP": "nohostport"})
     assert done.returncode == 2
