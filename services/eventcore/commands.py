@@ -39,7 +39,8 @@ from __future__ import annotations
 from typing import Any
 
 import psycopg
-from nameko.rpc import Rpc
+
+from services.eventcore.replies import Rpc
 
 #: The worker's context-data key the command id travels under.
 COMMAND_ID = "command_id"
@@ -57,7 +58,8 @@ class CommandAlreadyApplied(Exception):
 
 
 class CommandRpc(Rpc):
-    """nameko's ``@rpc`` whose workers know their command id (see the module)."""
+    """``@rpc`` whose workers know their command id (see the module); its replies
+    as every RPC reply of the platform (``eventcore.replies``)."""
 
     def unpack_message_headers(self, message: Any) -> dict[str, Any]:
         context_data = super().unpack_message_headers(message)

@@ -23,10 +23,10 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from marshmallow import Schema
-from nameko.rpc import rpc
 
 from contracts.errors import ContractError
 from services.eventcore.commands import CommandAlreadyApplied, command_rpc
+from services.eventcore.replies import rpc
 from services.eventcore.store import ConcurrencyConflict
 from services.servicekit.actor import Actor
 from services.servicekit.crypto import Unreadable
