@@ -12,11 +12,10 @@ from typing import Any
 
 import eventlet
 from nameko.events import BROADCAST, event_handler
-from nameko.exceptions import UnknownService
-from nameko.rpc import RpcProxy
 from prometheus_client import generate_latest
 
 from services.gateway.actors import ActorCacheProvider
+from services.gateway.calls import ServiceCalls, ServiceUnavailable
 from services.gateway.routes import ROUTES
 from services.servicekit.errors import ServiceError
 from services.servicekit.http import ApiCall, ApiInfo, api
@@ -49,9 +48,9 @@ CHANGES_CREDENTIALS = {"revoke_api_key", "erase_member"}
 class Gateway:
     name = "gateway"
 
-    identity = RpcProxy("identity")
-    matching = RpcProxy("matching")
-    sessions = RpcProxy("sessions")
+    identity = ServiceCalls("identity")
+    matching = ServiceCalls("matching")
+    sessions = ServiceCalls("sessions")
     actors = ActorCacheProvider()
     metrics = ServiceMetrics()
 
@@ -129,9 +128,9 @@ class Gateway:
         try:
             with eventlet.Timeout(RPC_TIMEOUT):
                 return getattr(proxy, method)(*args, **kwargs)
-        except UnknownService:
+        except ServiceUnavailable as down:
             raise ServiceError.make(503, "service_unavailable",
-                                    f"The {service} service is not running.") from None
+                                    f"The {service} service {down.why}.") from None
         except eventlet.Timeout:
             raise ServiceError.make(503, "service_unavailable",
                                     f"The {service} service did not answer in "
