@@ -16,10 +16,16 @@ batch; they never belong to an aggregate already past them (see ``store``).
 
 It wakes on ``NOTIFY outbox`` (sent by the append transaction at commit) and
 polls anyway every ``poll_interval`` seconds, in case a notification is lost
-with a dropped connection. Woken, it waits ``linger`` seconds (10 ms) for the
+with a dropped connection. Woken, it waits ``linger`` seconds (20 ms) for the
 commits that follow, so that a steady trickle of commands is sent in batches
-rather than one event per batch: the relay's CPU per event fell from 1.77 ms
-to 1.25 ms under the sessions benchmark's load, for 10 ms more of latency.
+rather than one event per batch. Each batch is one read, one broker round trip
+and one delete here, one request for the broker, and fuller fetches for every
+consumer downstream. Under the sessions benchmark's load, 10 -> 30 ms (A/B, two
+rounds each): the relay's CPU per event 0.97 -> 0.50 ms, the broker's 0.52 ->
+0.31 ms, moderation's consumer's 2.35 -> 1.80 ms, the benchmark's ratio
+0.43/0.45 -> 0.50/0.49. But the relay's own latency benchmark (commit to Kafka
+at 200/s, target p99 < 50 ms) went from p99 26-44 ms to 41-100 ms; at 20 ms it
+is 32-33 ms (three runs) and the sessions ratio 0.51/0.52.
 """
 
 from __future__ import annotations
@@ -43,7 +49,7 @@ from services.eventcore import kafka_clients, metrics, schema, settings
 log = logging.getLogger("eventcore.relay")
 
 #: Seconds the relay waits, once woken, for the commits that follow the first.
-LINGER = 0.01
+LINGER = 0.02
 
 #: Advisory lock key (per database, so per context) held by the leading relay.
 LEADER_LOCK = 0x6F7574626F78  # "outbox"
