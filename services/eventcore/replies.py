@@ -14,8 +14,8 @@ anything for a reply:
 The call message is still acknowledged only after its reply was handed to the
 broker's socket, as before. What the confirm cost: a synchronous wait per call
 (with frames to read back) in every service, and RabbitMQ's work on every
-persistent reply. Calls *to* a service keep nameko's confirm: the gateway needs
-it to tell a service that was never started (503) from a slow one.
+persistent reply. (Calls *to* a service are the caller's business: the gateway
+counts a service's consumers before it calls, ``services/gateway/calls.py``.)
 
 Every RPC entrypoint of a service must come from here (``servicekit.rpc`` and
 ``CommandRpc`` do): nameko shares one consumer of the service's queue per
