@@ -73,6 +73,10 @@ MAX_REASON = 500
 #: Longest time, under load, a handled record's offset waits to be committed.
 COMMIT_INTERVAL = 1.0
 
+#: Seconds between two reports of the lag gauges (Prometheus scrapes every 15 s;
+#: a report after every poll cost a lookup and a labelled set per partition).
+LAG_INTERVAL = 1.0
+
 #: Longest time a consumer may stay out of a stable group before it is recreated.
 #: A rebalance here takes milliseconds to seconds (handlers are short transactions,
 #: and the longest wait is for a member to finish its handler and poll); 20 s out
@@ -128,6 +132,7 @@ class KafkaEventConsumer(SharedExtension, ProviderCollector):
         self._processed: dict[TopicPartition, int] = {}
         self._uncommitted: dict[TopicPartition, int] = {}
         self._last_commit = 0.0
+        self._last_lag_report = 0.0
         self._unsettled_since: float | None = None
 
     def setup(self) -> None:
@@ -248,6 +253,10 @@ class KafkaEventConsumer(SharedExtension, ProviderCollector):
             log.warning("group %s: offset commit failed (%s)", self.group, exc)
 
     def _report_lag(self) -> None:
+        now = time.monotonic()
+        if now - self._last_lag_report < LAG_INTERVAL:
+            return
+        self._last_lag_report = now
         assigned = self._consumer.assignment()
         for tp in [tp for tp in self._processed if tp not in assigned]:
             del self._processed[tp]  # revoked: its new owner reports it
