@@ -185,21 +185,31 @@ def decode(raw: bytes) -> CloudEvent:
 # -- checks --------------------------------------------------------------------
 
 
+_RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?(Z|[+-]\d\d:\d\d)$")
+_BEYOND_MICROSECONDS = re.compile(r"(\.\d{6})\d+")
+
+
+def _is_rfc3339(text: str) -> bool:
+    """An aware RFC 3339 timestamp, and a real date and time."""
+    if not _RFC3339.match(text):
+        return False
+    try:
+        # Python parses at most 6 fraction digits; RFC 3339 allows more.
+        dt.datetime.fromisoformat(_BEYOND_MICROSECONDS.sub(r"\1", text))
+    except ValueError:
+        return False
+    return True
+
+
 class _Rfc3339(mfields.String):
     """An aware RFC 3339 timestamp, kept as the producer wrote it."""
 
     default_error_messages = {"invalid_time": "Not an RFC 3339 timestamp with a time zone."}
-    _shape = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?(Z|[+-]\d\d:\d\d)$")
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         text = super()._deserialize(value, attr, data, **kwargs)
-        if not self._shape.match(text):
+        if not _is_rfc3339(text):
             raise self.make_error("invalid_time")
-        try:
-            # Python parses at most 6 fraction digits; RFC 3339 allows more.
-            dt.datetime.fromisoformat(re.sub(r"(\.\d{6})\d+", r"\1", text))
-        except ValueError as error:
-            raise self.make_error("invalid_time") from error
         return text
 
 
@@ -246,6 +256,10 @@ class _EnvelopeSchema(Schema):
 
 
 _SCHEMA = _EnvelopeSchema()
+_KNOWN = frozenset(_SCHEMA.fields)
+#: A UUID as ``Id`` keeps it (lower case, hyphenated): such a string loads unchanged.
+_CANONICAL_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_HASH_SHAPE = re.compile(_HASH)
 
 
 def _check(body: dict[str, Any]) -> dict[str, Any]:
@@ -253,7 +267,10 @@ def _check(body: dict[str, Any]) -> dict[str, Any]:
     extension (lower-case letters and digits, e.g. a tracing ``traceparent``, or one
     a newer producer added) is ignored, as CloudEvents asks of receivers: a rolling
     upgrade must not turn every event into a dead letter. Any other is refused."""
-    known = {name for name in _SCHEMA.fields}
+    loaded = _plainly_right(body)
+    if loaded is not None:
+        return loaded
+    known = _KNOWN
     foreign = [name for name in body if name not in known]
     malformed = [name for name in foreign if not EXTENSION_NAME.match(str(name))]
     if malformed:
@@ -264,6 +281,50 @@ def _check(body: dict[str, Any]) -> dict[str, Any]:
         return _SCHEMA.load({k: v for k, v in body.items() if k in known})
     except ValidationError as error:
         raise EnvelopeError("malformed CloudEvent", flatten(error.messages)) from error
+
+
+def _plainly_right(body: dict[str, Any]) -> dict[str, Any] | None:
+    """What the schema would load from ``body``, when every attribute is plainly right
+    (as in every envelope the platform writes); ``None`` for anything else, which the
+    schema then checks and names. Each test here is at least as strict as the
+    schema's, so whatever passes here loads there, to the same values
+    (``contracts/tests/test_envelope.py`` checks it on every bad value it knows).
+
+    Why: every consumer decodes every event it reads, and the schema took about
+    50 microseconds an envelope, about a tenth of a consumer's time per event.
+    """
+    if not _KNOWN.issuperset(body):
+        return None  # an extension to ignore, or a name to refuse: the schema's part
+    try:
+        time, data, version = body["time"], body["data"], body["aggregateversion"]
+        event_id, source, event_type_, subject = (body["id"], body["source"], body["type"],
+                                                  body["subject"])
+        if body["specversion"] != SPECVERSION or body["datacontenttype"] != DATACONTENTTYPE:
+            return None
+    except KeyError:
+        return None
+    partnerorg, chainpos = body.get("partnerorg"), body.get("chainpos")
+    chainprev, chainhash = body.get("chainprev"), body.get("chainhash")
+    if not (type(event_id) is str and _CANONICAL_ID.fullmatch(event_id)
+            and type(source) is str and type(event_type_) is str
+            and type(subject) is str and 0 < len(subject) <= MAX_SUBJECT
+            and type(time) is str and _is_rfc3339(time)
+            and type(data) is dict and all(type(key) is str for key in data)
+            and type(version) is int and version >= 1
+            and (partnerorg is None
+                 or (type(partnerorg) is str and _CANONICAL_ID.fullmatch(partnerorg)))
+            and (chainpos is None or (type(chainpos) is int and chainpos >= 1))
+            and (chainprev is None or (type(chainprev) is str and _HASH_SHAPE.match(chainprev)))
+            and (chainhash is None or (type(chainhash) is str and _HASH_SHAPE.match(chainhash)))):
+        return None
+    typed, sourced = _TYPE.match(event_type_), _SOURCE.match(source)
+    if (typed is None or sourced is None or typed["context"] not in CONTEXTS
+            or sourced["context"] != typed["context"]):
+        return None
+    return {"specversion": SPECVERSION, "id": event_id, "source": source, "type": event_type_,
+            "subject": subject, "time": time, "datacontenttype": DATACONTENTTYPE,
+            "data": data, "partnerorg": partnerorg, "aggregateversion": version,
+            "chainpos": chainpos, "chainprev": chainprev, "chainhash": chainhash}
 
 
 def _rfc3339(value: dt.datetime | str | None) -> str:

@@ -178,6 +178,37 @@ def test_a_bad_attribute_is_named(field, value):
     assert field in str(error)
 
 
+ODD_VALUES = [None, True, False, 0, 1, -1, 2.5, "", "x" * 201, [], {}, "1.0", 1.0,
+              PAIR.upper(), "{" + PAIR + "}", PAIR.replace("-", ""), PAIR + "\n", " " + PAIR,
+              "2025-03-04T10:00:00Z\n", "2025-03-04T10:00:00.123456789+02:00",
+              "2025-02-30T10:00:00Z", "/mentoring/sessions\n", "/mentoring/moderation",
+              "org.mentoring.sessions.SessionHeld.v2\n", "org.mentoring.moderation.X.v1",
+              "a" * 64, "A" * 64, "a" * 64 + "\n", {"k": 1}, {"": None}, 10**12]
+
+
+@pytest.mark.parametrize("field", [*envelope._KNOWN, "traceparent", "Trace-Parent"])
+def test_the_quick_check_never_accepts_what_the_schema_refuses_nor_loads_otherwise(field):
+    """``decode`` first tries a quick check of the usual envelope, and asks the schema
+    about anything else: on every odd value of every attribute, the quick check either
+    steps aside or loads exactly what the schema loads."""
+    stepped_aside = 0
+    for value in [*ODD_VALUES, body().get(field)]:
+        candidate = body()
+        if value is None and field in candidate and field != "partnerorg":
+            del candidate[field]
+        else:
+            candidate[field] = value
+        quick = envelope._plainly_right(candidate)
+        if quick is None:
+            stepped_aside += 1
+            continue
+        loaded = envelope._SCHEMA.load(candidate)  # raises if the quick check was wrong
+        assert quick == loaded, (field, value)
+    assert stepped_aside, "every odd value accepted?"
+    usual = body()
+    assert envelope._plainly_right(usual) == envelope._SCHEMA.load(usual), "the usual: quick"
+
+
 def test_an_unknown_extension_is_ignored_and_anything_else_named():
     """CloudEvents receivers tolerate extensions they do not know (a tracing header, an
     attribute a newer producer added); a name that cannot be an extension is refused."""
