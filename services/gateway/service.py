@@ -18,6 +18,7 @@ from services.gateway.actors import ActorCacheProvider
 from services.gateway.calls import ServiceCalls, ServiceUnavailable
 from services.gateway.routes import ROUTES
 from services.servicekit.errors import ServiceError
+from services.servicekit.heap import StartupHeap
 from services.servicekit.http import ApiCall, ApiInfo, api
 from services.servicekit.metrics import ServiceMetrics
 
@@ -53,6 +54,7 @@ class Gateway:
     sessions = ServiceCalls("sessions")
     actors = ActorCacheProvider()
     metrics = ServiceMetrics()
+    heap = StartupHeap()
 
     @api(ROUTES, INFO)
     def handle(self, call: ApiCall) -> Any:

@@ -28,6 +28,7 @@ from services.servicekit import secrets
 from services.servicekit.actor import Actor
 from services.servicekit.clock import ClockProvider
 from services.servicekit.errors import Forbidden, NotFound, Unauthenticated
+from services.servicekit.heap import StartupHeap
 from services.servicekit.keys import KeyringProvider
 from services.servicekit.metrics import ServiceMetrics
 from services.servicekit.rpc import command, internal, query
@@ -50,6 +51,7 @@ class IdentityService:
     keyring = KeyringProvider()
     clock = ClockProvider()
     metrics = ServiceMetrics()
+    heap = StartupHeap()
 
     # -- who is calling (the gateway asks for every request) -------------------------
 

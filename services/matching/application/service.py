@@ -32,6 +32,7 @@ from services.matching.storage import queries
 from services.matching.storage.projections import FOREIGN, IDENTITY_EVENTS, OWN
 from services.servicekit.actor import Actor
 from services.servicekit.clock import ClockProvider
+from services.servicekit.heap import StartupHeap
 from services.servicekit.metrics import ServiceMetrics
 from services.servicekit.rpc import command, internal, query
 from services.servicekit.timers import configured_timer
@@ -58,6 +59,7 @@ class MatchingService:
     settings = MatchingSettings()
     clock = ClockProvider()
     metrics = ServiceMetrics()
+    heap = StartupHeap()
 
     @internal
     def ping(self) -> str:

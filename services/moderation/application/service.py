@@ -45,6 +45,7 @@ from services.servicekit import credentials, secrets
 from services.servicekit.clock import ClockProvider
 from services.servicekit.crypto import MODERATORS_KEY_ID
 from services.servicekit.errors import NotFound, ServiceError, Unauthenticated
+from services.servicekit.heap import StartupHeap
 from services.servicekit.http import ApiCall, ApiInfo, api
 from services.servicekit.keys import KeyringProvider
 from services.servicekit.metrics import ServiceMetrics
@@ -95,6 +96,7 @@ class ModerationService:
     clock = ClockProvider()
     config = Config()
     metrics = ServiceMetrics()
+    heap = StartupHeap()
 
     @property
     def policy(self) -> DecisionPolicy:

@@ -27,6 +27,7 @@ from services.eventcore.database import UnitOfWork, UnitOfWorkProvider
 from services.eventcore.events import DomainEvent
 from services.servicekit.actor import Actor
 from services.servicekit.clock import ClockProvider
+from services.servicekit.heap import StartupHeap
 from services.servicekit.keys import KeyringProvider
 from services.servicekit.metrics import ServiceMetrics
 from services.servicekit.rpc import command, internal, query
@@ -58,6 +59,7 @@ class SessionsService:
     keyring = KeyringProvider()
     clock = ClockProvider()
     metrics = ServiceMetrics()
+    heap = StartupHeap()
     #: Only for the moderators' public key (R8: report details are sealed with it).
     moderation = RpcProxy("moderation")
 

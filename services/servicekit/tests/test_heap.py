@@ -1,0 +1,34 @@
+"""``StartupHeap``: the started process's objects set aside from the collector, once."""
+
+from __future__ import annotations
+
+import gc
+
+from nameko.testing.services import dummy
+
+from services.servicekit import heap
+from services.servicekit.heap import StartupHeap
+
+
+class Started:
+    name = "heap-test"
+    heap = StartupHeap()
+
+    @dummy
+    def nothing(self) -> None:
+        return None
+
+
+def test_a_started_service_freezes_what_it_allocated_once(container_factory, monkeypatch):
+    gc.unfreeze()
+    monkeypatch.setattr(heap, "_frozen", heap.threading.Event())
+    try:
+        container = container_factory(Started, {})
+        container.start()
+        frozen = gc.get_freeze_count()
+        assert frozen > 1000, "the modules and the container's objects, at least"
+        second = container_factory(Started, {})
+        second.start()
+        assert gc.get_freeze_count() == frozen, "once per process, not once per container"
+    finally:
+        gc.unfreeze()
