@@ -8,7 +8,6 @@ import time
 import uuid
 from datetime import UTC, datetime
 
-import psycopg
 import pytest
 from kafka import KafkaProducer
 
@@ -17,7 +16,7 @@ from services.eventcore import settings as stack_settings
 from services.eventcore.testing import wait_until
 from services.gateway.client import PartnerApi, member_profile
 from services.servicekit.crypto import fingerprint
-from tests.e2e.credentials import credentials_epoch
+from tests.e2e.credentials import credentials_epoch, identity_database
 
 
 def publish_exclusion(member_id: str, email: str, organisation_id: str) -> str:
@@ -127,7 +126,6 @@ def test_an_exclusion_whose_broadcast_was_lost_is_caught_by_identitys_epoch(org)
     ``credentials_changed`` is sent, as when that broadcast is lost: she is still
     served while the epoch stays (what the gateway remembers is in use), and
     refused (R2) once the next announcement carries the moved epoch."""
-    conf = stack_settings.load()
     member = org.ready_member("mentor")
     as_her = org.as_member(member)
     # A change made just before (the previous test's exclusion) is announced within a
@@ -135,7 +133,7 @@ def test_an_exclusion_whose_broadcast_was_lost_is_caught_by_identitys_epoch(org)
     time.sleep(1.5)
     assert as_her.get(f"/v1/members/{member}").status == 200  # remembered now
     case_id = str(uuid.uuid4())
-    with psycopg.connect(conf.database_url("identity")) as conn:
+    with identity_database() as conn:
         conn.execute("INSERT INTO excluded_identities (fingerprint, member_id, case_id, "
                      "excluded_at) SELECT fingerprint, member_id, %s, now() FROM members "
                      "WHERE member_id = %s", (case_id, member))
@@ -144,11 +142,11 @@ def test_an_exclusion_whose_broadcast_was_lost_is_caught_by_identitys_epoch(org)
         # now is the remembered answer, trusted because the epoch is heard.
         time.sleep(4.0)
         assert as_her.get(f"/v1/members/{member}").status == 200
-        with psycopg.connect(conf.database_url("identity")) as conn:
+        with identity_database() as conn:
             conn.execute("UPDATE credentials_epoch SET epoch = epoch + 1")
         wait_until(lambda: as_her.get(f"/v1/members/{member}").status == 403,
                    timeout=10, what="the gateway to hear the epoch move")
     finally:
         # The row is not on moderation's topic: a rebuilt registry would not have it.
-        with psycopg.connect(conf.database_url("identity")) as conn:
+        with identity_database() as conn:
             conn.execute("DELETE FROM excluded_identities WHERE case_id = %s", (case_id,))

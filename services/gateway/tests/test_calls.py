@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import uuid
 
+import eventlet
+import kombu
 import pytest
+from nameko.rpc import get_rpc_exchange
 from nameko.testing.services import dummy, entrypoint_hook
 
 from services.eventcore.replies import rpc
@@ -13,6 +16,7 @@ from services.gateway import calls
 from services.gateway.calls import ServiceCalls, ServiceUnavailable
 
 TARGET = f"calls-target-{uuid.uuid4().hex[:8]}"
+RAW_TARGET = f"calls-raw-{uuid.uuid4().hex[:8]}"
 
 
 class Target:
@@ -26,6 +30,15 @@ class Target:
 class Caller:
     name = f"calls-caller-{uuid.uuid4().hex[:8]}"
     target = ServiceCalls(TARGET)
+
+    @dummy
+    def call(self, value: str) -> str:
+        return self.target.echo(value)
+
+
+class RawCaller:
+    name = f"calls-raw-caller-{uuid.uuid4().hex[:8]}"
+    target = ServiceCalls(RAW_TARGET)
 
     @dummy
     def call(self, value: str) -> str:
@@ -77,3 +90,37 @@ def test_a_service_that_starts_is_called_within_a_census(config, container_facto
             return False
 
     wait_until(answered, timeout=calls.CENSUS_SECONDS + 5, what="the census to count it")
+
+
+def test_a_call_goes_out_transient(config, settings, container_factory):
+    """A call written to disk would outlive a broker restart and be carried out after
+    its caller had its 503: the service here is a bare consumer that looks at what
+    it is sent, and answers as nameko would."""
+    exchange = get_rpc_exchange({})
+    seen: list[kombu.Message] = []
+    with kombu.Connection(settings.amqp_uri) as conn:
+        calls_queue = kombu.Queue(f"rpc-{RAW_TARGET}", exchange=exchange,
+                                  routing_key=f"{RAW_TARGET}.*", auto_delete=True)
+
+        def answer(body, message) -> None:
+            seen.append(message)
+            conn.Producer().publish({"result": body["args"][0], "error": None},
+                                    exchange=exchange, routing_key=message.properties["reply_to"],
+                                    correlation_id=message.properties["correlation_id"],
+                                    serializer="json")
+            message.ack()
+
+        with conn.Consumer(calls_queue, callbacks=[answer]):
+            caller = container_factory(RawCaller, config)
+            caller.start()
+
+            def serve() -> None:
+                while not seen:
+                    conn.drain_events(timeout=10)
+
+            server = eventlet.spawn(serve)
+            with entrypoint_hook(caller, "call") as call:
+                assert call("hello") == "hello"
+            server.wait()
+    (message,) = seen
+    assert message.properties["delivery_mode"] == 1, "transient: never written to disk"
