@@ -148,6 +148,63 @@ def test_a_rolled_back_command_publishes_nothing(settings, database_url, store, 
     assert [e.subject for e in decoded(records)] == [kept]
 
 
+class _BatchRecordingRelay(OutboxRelay):
+    """The relay, noting when each batch that sent something began, and its size."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.batches: list[tuple[float, int]] = []
+
+    def publish_batch(self, conn: psycopg.Connection) -> int:
+        began = time.monotonic()
+        sent = super().publish_batch(conn)
+        if sent:
+            self.batches.append((began, sent))
+        return sent
+
+
+def test_a_commit_after_a_quiet_spell_goes_at_once_and_a_stream_is_batched(
+    settings, database_url, store, topic
+):
+    """The linger batches a stream of commits; a lone one does not wait for it."""
+    linger = 2.0  # long enough that waiting it or not cannot be mistaken
+    relay = _BatchRecordingRelay("sessions", database_url,
+                                 lambda: kafka_clients.producer(settings),
+                                 poll_interval=0.2, linger=linger)
+    stop = threading.Event()
+    thread = threading.Thread(target=relay.run, args=(stop,), daemon=True)
+    thread.start()
+
+    def commit_one() -> float:
+        pair = str(uuid.uuid4())
+        with psycopg.connect(database_url) as conn:
+            store.append(conn, pair, 0, [session_held(pair)])
+            conn.commit()
+        return time.monotonic()
+
+    try:
+        commit_one()  # the relay has led, and sent, once
+        wait_until(lambda: len(relay.batches) == 1, what="the first batch")
+        time.sleep(linger + 0.5)  # a quiet spell
+
+        lone_committed = commit_one()
+        wait_until(lambda: len(relay.batches) == 2, what="the lone commit's batch")
+        lone_sent, size = relay.batches[1]
+        assert size == 1
+        assert lone_sent - lone_committed < linger, "a lone commit went without the linger"
+
+        commit_one(), commit_one()  # a stream: both within the linger of that batch
+        wait_until(lambda: len(relay.batches) == 3, what="the stream's batch")
+        stream_sent, size = relay.batches[2]
+        assert size == 2, "the stream's commits went in one batch"
+        assert stream_sent - lone_sent >= linger, "the stream waited out the linger"
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+    records = read_topic(settings, topic, until=lambda rs: len(rs) >= 4)
+    assert len(records) == 4
+
+
 def start_relay_process(database_url: str, log: Path) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
     with log.open("ab") as out:
