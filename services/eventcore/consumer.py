@@ -73,7 +73,7 @@ MAX_REASON = 500
 #: Longest time, under load, a handled record's offset waits to be committed.
 COMMIT_INTERVAL = 1.0
 
-#: Seconds between two reports of the lag gauges (Prometheus scrapes every 15 s;
+#: Seconds between two reports of the lag gauges (Prometheus scrapes every 5 s;
 #: a report after every poll cost a lookup and a labelled set per partition).
 LAG_INTERVAL = 1.0
 

@@ -39,13 +39,17 @@ from nameko.constants import (
 )
 
 
-class ReplyPublisher(Publisher):
+class TransientPublisher(Publisher):
+    """Publishes transient, without waiting for a confirm: for messages that matter
+    only to a caller waiting on its own connection (replies here, the gateway's calls
+    in ``services/gateway/calls.py``)."""
+
     use_confirms = False
     delivery_mode = NON_PERSISTENT
 
 
 class ReplyResponder(nameko_rpc.Responder):
-    publisher_cls = ReplyPublisher
+    publisher_cls = TransientPublisher
 
 
 class ReplyingRpcConsumer(nameko_rpc.RpcConsumer):

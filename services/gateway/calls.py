@@ -31,9 +31,10 @@ from typing import Any
 from amqp.exceptions import NotFound
 from kombu import Connection
 from nameko import rpc as nameko_rpc
-from nameko.amqp.publish import Publisher
-from nameko.constants import AMQP_URI_CONFIG_KEY, NON_PERSISTENT
+from nameko.constants import AMQP_URI_CONFIG_KEY
 from nameko.extensions import SharedExtension
+
+from services.eventcore.replies import TransientPublisher
 
 #: Longest time a count of a service's consumers is trusted.
 CENSUS_SECONDS = 1.0
@@ -103,10 +104,7 @@ class ConsumerCensus(SharedExtension):
         self._close()
 
 
-class _CallPublisher(Publisher):
-    use_confirms = False
-    delivery_mode = NON_PERSISTENT
-
+class _CallPublisher(TransientPublisher):
     def publish(self, payload: Any, **kwargs: Any) -> None:
         # nameko asks for mandatory delivery to detect a missing queue through the
         # confirm; the census does that before the call, and better.

@@ -27,8 +27,8 @@ class StartupHeap(DependencyProvider):
     """Freezes the heap once per process, when the first container has started."""
 
     def start(self) -> None:
-        # Every extension's start has run when this one's does not matter: they all
-        # run at once, and what they allocate later is collected normally.
+        # Whether the other extensions have started yet does not matter: what they
+        # allocate after the freeze is collected as usual.
         if _frozen.is_set():
             return
         _frozen.set()

@@ -27,22 +27,24 @@ class Target:
         return value
 
 
-class Caller:
-    name = f"calls-caller-{uuid.uuid4().hex[:8]}"
-    target = ServiceCalls(TARGET)
+def caller_of(target_name: str) -> type:
+    """A service whose one entrypoint calls ``echo`` on ``target_name`` as the gateway
+    calls a service."""
 
-    @dummy
-    def call(self, value: str) -> str:
-        return self.target.echo(value)
+    class Caller:
+        name = f"calls-caller-{uuid.uuid4().hex[:8]}"
+        target = ServiceCalls(target_name)
+
+        @dummy
+        def call(self, value: str) -> str:
+            return self.target.echo(value)
+
+    return Caller
 
 
-class RawCaller:
-    name = f"calls-raw-caller-{uuid.uuid4().hex[:8]}"
-    target = ServiceCalls(RAW_TARGET)
-
-    @dummy
-    def call(self, value: str) -> str:
-        return self.target.echo(value)
+Caller = caller_of(TARGET)
+#: Calls a bare kombu consumer, not a nameko service (the delivery-mode test).
+RawCaller = caller_of(RAW_TARGET)
 
 
 @pytest.fixture
