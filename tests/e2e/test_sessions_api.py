@@ -245,10 +245,13 @@ def test_r6_a_session_lasts_one_to_two_hours_remote_or_in_person(pair, minutes, 
 def test_r6_the_bounds_themselves_are_accepted(pair):
     held(pair.as_mentee, pair, 60, "remote", ago(days=1)).ok()
     plan(pair.as_mentee, pair).ok()
-    held(pair.as_mentor, pair, 120, "in_person").ok()
-    sessions = pair.state()["sessions"]
-    assert [(s["duration_minutes"], s["modality"]) for s in sessions] == [
+    last = held(pair.as_mentor, pair, 120, "in_person").ok()
+    state = pair.state()
+    assert [(s["duration_minutes"], s["modality"]) for s in state["sessions"]] == [
         (60, "remote"), (120, "in_person")]
+    # The read model is at the version the last command answered (SessionHeld's
+    # own statement writes it).
+    assert state["version"] == last["version"] == 4
 
 
 def test_r9_either_member_schedules_records_and_the_other_confirms(pair):

@@ -188,9 +188,13 @@ class PairsReadModel(EventProjection):
     def create(self, conn: psycopg.Connection) -> None:
         conn.execute(PAIRS_DDL)
 
+    #: Events whose handler writes the pair's version in a statement of its own:
+    #: ``apply`` does not write it again (SessionHeld's is on every command's path).
+    VERSIONED_BY_HANDLER = frozenset({"PairOpened", "SessionHeld"})
+
     def apply(self, conn: psycopg.Connection, event: DomainEvent) -> None:
         super().apply(conn, event)
-        if event.name != "PairOpened":
+        if event.name not in self.VERSIONED_BY_HANDLER:
             conn.execute("UPDATE pairs SET version = %s WHERE pair_id = %s",
                          (event.stream_version, event.stream_id))
 
@@ -246,7 +250,8 @@ class PairsReadModel(EventProjection):
         # One statement for the session and its pair: this runs in every SessionHeld
         # command's transaction, and each statement is a round trip (about 0.13 ms
         # of CPU between this process and PostgreSQL). The WITH part runs once
-        # whether or not the UPDATE reads it.
+        # whether or not the UPDATE reads it. The UPDATE also sets the pair's version
+        # (VERSIONED_BY_HANDLER): a SessionHeld is an event of its pair's own stream.
         conn.execute(
             "WITH held AS ("
             " INSERT INTO pair_sessions (session_id, pair_id, state, modality, started_at, "
@@ -261,9 +266,11 @@ class PairsReadModel(EventProjection):
             # late does not move the pair's cadence back).
             "UPDATE pairs SET last_session_at = greatest(last_session_at, %(at)s::timestamptz), "
             "due_on = (coalesce(greatest(last_session_at, %(at)s::timestamptz), formed_at) "
-            "AT TIME ZONE 'UTC')::date + interval_days WHERE pair_id = %(pair)s",
+            "AT TIME ZONE 'UTC')::date + interval_days, version = %(version)s "
+            "WHERE pair_id = %(pair)s",
             {"session": d["session_id"], "pair": d["pair_id"], "modality": d["modality"],
-             "at": d["started_at"], "minutes": d["duration_minutes"], "by": d["held_by"]})
+             "at": d["started_at"], "minutes": d["duration_minutes"], "by": d["held_by"],
+             "version": e.stream_version})
 
     def on_SessionConfirmed(self, conn: psycopg.Connection, e: DomainEvent) -> None:
         conn.execute("UPDATE pair_sessions SET confirmed_by = %s, confirmed_at = %s "
