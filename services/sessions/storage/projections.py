@@ -185,12 +185,12 @@ class PairsReadModel(EventProjection):
               "objective_comments", "action_items", "notes", "feedback",
               "solicitation_reports")
 
-    def create(self, conn: psycopg.Connection) -> None:
-        conn.execute(PAIRS_DDL)
-
     #: Events whose handler writes the pair's version in a statement of its own:
     #: ``apply`` does not write it again (SessionHeld's is on every command's path).
     VERSIONED_BY_HANDLER = frozenset({"PairOpened", "SessionHeld"})
+
+    def create(self, conn: psycopg.Connection) -> None:
+        conn.execute(PAIRS_DDL)
 
     def apply(self, conn: psycopg.Connection, event: DomainEvent) -> None:
         super().apply(conn, event)
