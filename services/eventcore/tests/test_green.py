@@ -1,9 +1,10 @@
 """Under eventlet, a database wait parks only its own green thread.
 
 psycopg's C wait function would block the whole hub (ARCHITECTURE.md: four
-``pg_sleep(1)`` took 4 s); ``services.eventcore`` selects ``wait_select``. These
-tests prove it causally, with no timing threshold: the other RPC is answered
-while the slow query is still running in PostgreSQL.
+``pg_sleep(1)`` took 4 s); ``services.eventcore`` selects ``wait_select``, and
+``green_wait`` replaces it with one trampoline per wait in a patched process.
+These tests prove it causally, with no timing threshold: the other RPC is
+answered while the slow query is still running in PostgreSQL.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from nameko.rpc import rpc
 from nameko.standalone.rpc import ClusterRpcProxy
 
 from contracts import catalogue
+from services.eventcore import green_wait
 from services.eventcore.database import UnitOfWorkProvider
 from services.eventcore.testing import wait_until
 
@@ -81,3 +83,26 @@ def test_database_waits_of_several_workers_overlap(service, database_url):
     wait_until(lambda: sleeping_queries(database_url) == 4, timeout=10,
                what="four concurrent pg_sleep (a blocked hub runs them one by one)")
     assert [t.wait() for t in threads] == ["slept"] * 4
+
+
+def test_psycopg_waits_on_the_hub_through_one_trampoline_and_keeps_its_semantics(database_url):
+    """What psycopg asks of a wait function, with ``green_wait`` in place: a wait
+    with a deadline ends at it, a query larger than the socket's buffers (waits
+    for reading and writing at once) goes through, a server-side timeout is
+    psycopg's own error, and pipelines work."""
+    assert psycopg.waiting.wait is green_wait.wait_green, "installed in this patched process"
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("LISTEN nobody_speaks")
+        assert list(conn.notifies(timeout=0.2)) == [], "the wait ended at its deadline"
+
+        ten_megabytes = "x" * 10_000_000
+        assert conn.execute("SELECT length(%s)", (ten_megabytes,)).fetchone() == (10_000_000,)
+
+        conn.execute("SET statement_timeout = 100")
+        with pytest.raises(psycopg.errors.QueryCanceled):
+            conn.execute("SELECT pg_sleep(5)")
+        conn.execute("RESET statement_timeout")
+
+        with conn.pipeline():
+            cursors = [conn.execute("SELECT %s::int", (n,)) for n in range(50)]
+        assert [c.fetchone()[0] for c in cursors] == list(range(50))
