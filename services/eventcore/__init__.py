@@ -11,6 +11,8 @@
   RabbitMQ delivers the call (the mark is in the unit of work's transaction).
 - ``database``: connection pools and the nameko ``UnitOfWork`` dependency (with
   ``on_commit``: what announces a change runs once it is committed).
+- ``stream_cache``: the streams a process has read, so that a command loads only
+  what is new in its aggregate's stream.
 - ``green_wait``: psycopg's waits parked on the eventlet hub, one trampoline each.
 - ``projections``: read models that can be dropped and rebuilt from the store.
 - ``topics``: reading a topic from its start to its current end (rebuilds, dead letters).

@@ -1,0 +1,128 @@
+"""The streams a service process has already read, so that a command reads only
+what is new in its aggregate's stream.
+
+Without it every command loads its aggregate's whole history: measured on the
+sessions store, 310 µs of CPU to load a pair of 23 events and 839 µs for 82,
+against 92 µs for a load that finds nothing new. With it, loading and replaying
+a pair took 390-410 µs instead of 480-490 at 23 events, and 830-870 µs instead
+of 1070-1120 at 82: what is left is the replay, and building every event afresh
+(about 5 µs each: its JSON, its id, the object), the price of sharing nothing.
+
+What makes it safe:
+
+- **Events never change** (the log is append-only, enforced by a trigger), so
+  a committed event read once is the same event forever.
+- **Each read checks the cached end against the log**: the load starts at the
+  last cached version, and the row found there must be the cached event (same
+  id). An event cached from a transaction that then rolled back would not
+  exist, or would be another writer's under that version: the entry is then
+  dropped and the stream read in full. Events reach the cache only after their
+  unit of work committed, so this is a second line, not the only one.
+- **Nothing mutable is shared**: an event is kept as its JSON text and
+  immutable scalars, taken the moment it is read from the log or appended
+  (before an aggregate or a projection sees it), and every read builds fresh
+  ``RecordedEvent`` objects: a ``when_`` method may keep or change the data it
+  is given.
+  (Kept that way, the entries are also invisible to the cyclic garbage
+  collector: tuples of strings, numbers and datetimes are untracked.)
+- **Bounded**: at most ``max_events`` events, the least recently used streams
+  leave first.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from datetime import datetime
+from typing import NamedTuple
+from uuid import UUID
+
+from services.eventcore.events import RecordedEvent
+
+#: About 0.6 kB each: the default keeps the cache to a few tens of megabytes.
+DEFAULT_MAX_EVENTS = 50_000
+
+
+class Kept(NamedTuple):
+    """One committed event, in immutable parts."""
+
+    position: int
+    stream_version: int
+    event_id: str
+    name: str
+    version: int
+    data_json: str
+    partner_org: str | None
+    recorded_at: datetime
+
+
+def keep(events: Sequence[RecordedEvent]) -> tuple[Kept, ...]:
+    """``events`` as they are now, whatever is later done to their data."""
+    return tuple(Kept(e.position, e.stream_version, str(e.event_id), e.name, e.version,
+                      json.dumps(e.data, separators=(",", ":")), e.partner_org,
+                      e.recorded_at)
+                 for e in events)
+
+
+def thaw(stream_id: str, kept: Sequence[Kept]) -> list[RecordedEvent]:
+    """Kept events as new ``RecordedEvent`` objects, data of their own."""
+    return [
+        RecordedEvent(
+            position=k.position, stream_id=stream_id, stream_version=k.stream_version,
+            event_id=UUID(k.event_id), name=k.name, version=k.version,
+            data=json.loads(k.data_json), partner_org=k.partner_org,
+            recorded_at=k.recorded_at,
+        )
+        for k in kept
+    ]
+
+
+class StreamCache:
+    """Committed events by stream, least recently used first out."""
+
+    def __init__(self, max_events: int = DEFAULT_MAX_EVENTS) -> None:
+        if max_events < 1:
+            raise ValueError(f"max_events must be at least 1, not {max_events}")
+        self.max_events = max_events
+        self._streams: OrderedDict[str, tuple[Kept, ...]] = OrderedDict()
+        self._size = 0
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        """How many events are kept."""
+        return self._size
+
+    def kept(self, stream_id: str) -> tuple[Kept, ...]:
+        """What is kept of the stream: its first events, or nothing."""
+        with self._lock:
+            kept = self._streams.get(stream_id, ())
+            if kept:
+                self._streams.move_to_end(stream_id)
+            return kept
+
+    def events(self, stream_id: str) -> list[RecordedEvent]:
+        """What is kept of the stream, as new ``RecordedEvent`` objects."""
+        return thaw(stream_id, self.kept(stream_id))
+
+    def remember(self, stream_id: str, history: tuple[Kept, ...]) -> None:
+        """Keep ``history``, the stream from its first event on, as committed. One
+        shorter than what is kept (read by an older transaction) changes nothing."""
+        if not history or history[0].stream_version != 1:
+            return
+        with self._lock:
+            kept = self._streams.get(stream_id, ())
+            if len(history) <= len(kept):
+                return
+            self._streams[stream_id] = history
+            self._streams.move_to_end(stream_id)
+            self._size += len(history) - len(kept)
+            while self._size > self.max_events and len(self._streams) > 1:
+                _, dropped = self._streams.popitem(last=False)
+                self._size -= len(dropped)
+
+    def forget(self, stream_id: str) -> None:
+        """Drop what is kept of the stream (found not to be the log's)."""
+        with self._lock:
+            self._size -= len(self._streams.pop(stream_id, ()))
