@@ -20,7 +20,7 @@ import psycopg
 from nameko.extensions import DependencyProvider, SharedExtension
 from psycopg_pool import ConnectionPool
 
-from services.eventcore import commands, green_wait, schema, service_config
+from services.eventcore import commands, green_wait, metrics, schema, service_config
 from services.eventcore.aggregate import Aggregate
 from services.eventcore.events import DomainEvent, NewEvent, RecordedEvent
 from services.eventcore.projections import Projection
@@ -148,13 +148,17 @@ class UnitOfWork:
         rest = self.store.load(self.conn, stream_id,
                                after_version=kept[-1].stream_version - 1 if kept else 0)
         if kept and rest and str(rest[0].event_id) == kept[-1].event_id:
+            source = "kept"
             rest = rest[1:]
             history = thaw(stream_id, kept) + rest
         else:
+            source = "log"
             if kept:  # not the log's: kept by mistake, never trusted
+                source = "mismatch"
                 self._streams.forget(stream_id)
                 rest = self.store.load(self.conn, stream_id)
             kept, history = (), rest
+        metrics.STREAM_READS.labels(context=self.store.context, source=source).inc()
         self._histories[stream_id] = kept + keep(rest)
         return history
 

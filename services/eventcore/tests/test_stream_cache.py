@@ -8,6 +8,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from prometheus_client import REGISTRY
 
 from contracts import catalogue
 from services.eventcore import schema
@@ -63,6 +64,11 @@ def store() -> CountingStore:
     return CountingStore()
 
 
+def reads(source: str) -> float:
+    return REGISTRY.get_sample_value("eventstore_stream_reads_total",
+                                     {"context": "sessions", "source": source}) or 0.0
+
+
 def hold(conn: psycopg.Connection, store: EventStore, streams: StreamCache | None, pair: str,
          times: int = 1) -> Tally:
     uow = UnitOfWork(conn, store, streams=streams)
@@ -93,8 +99,10 @@ def test_a_command_reads_from_the_log_only_what_is_new_since_the_stream_was_kept
     assert len(streams) == 5, "what the command appended is kept once committed"
 
     store.loads.clear()
+    from_kept = reads("kept")
     tally = hold(conn, store, streams, pair)
     assert store.loads == [(4, 1)], "one load, from the last kept event (checked) on"
+    assert reads("kept") == from_kept + 1
     assert tally.version == 6 and len(streams) == 6
 
     cached = UnitOfWork(conn, store, streams=streams)._history(pair)
@@ -142,8 +150,10 @@ def test_a_kept_event_the_log_does_not_hold_is_caught_and_the_stream_read_in_ful
     assert len(streams) == 3
 
     store.loads.clear()
+    mismatches = reads("mismatch")
     assert read(conn, store, streams, pair).version == 2, "no third event: the log has none"
     assert store.loads == [(2, 0), (0, 2)], "the check found nothing at 3: read in full"
+    assert reads("mismatch") == mismatches + 1, "and ops are told"
 
     with psycopg.connect(database_url) as other:
         hold(other, EventStore("sessions", catalogue, topic="unused.events"), None, pair)
