@@ -25,7 +25,7 @@ from services.eventcore.aggregate import Aggregate
 from services.eventcore.events import DomainEvent, NewEvent, RecordedEvent
 from services.eventcore.projections import Projection
 from services.eventcore.store import Catalogue, ConcurrencyConflict, EventStore
-from services.eventcore.stream_cache import Kept, StreamCache, keep, thaw
+from services.eventcore.stream_cache import Kept, StreamCache, id_of, keep, thaw, version_of
 
 log = logging.getLogger("eventcore.database")
 
@@ -146,8 +146,8 @@ class UnitOfWork:
             return self.store.load(self.conn, stream_id)
         kept = self._streams.kept(stream_id)
         rest = self.store.load(self.conn, stream_id,
-                               after_version=kept[-1].stream_version - 1 if kept else 0)
-        if kept and rest and str(rest[0].event_id) == kept[-1].event_id:
+                               after_version=version_of(kept[-1]) - 1 if kept else 0)
+        if kept and rest and str(rest[0].event_id) == id_of(kept[-1]):
             source = "kept"
             rest = rest[1:]
             history = thaw(stream_id, kept) + rest

@@ -5,9 +5,10 @@ psycopg drives each round trip with a generator that says what it waits for
 hub (ARCHITECTURE.md: four ``pg_sleep(1)`` took 4 s); ``wait_select``, chosen in
 ``services.eventcore``, yields through eventlet's green ``select``, which for
 every wait builds its listener table, two closures and a 0.1 s timer (psycopg's
-Ctrl-C interval) that it then cancels. On this machine that came to 64-72 µs of
-CPU per ``SELECT 1`` round trip against 48-60 µs through ``trampoline``, which
-parks the green thread on the one descriptor directly. Every command pays
+Ctrl-C interval) that it then cancels. On this machine that came to 64-73 µs of
+CPU per ``SELECT 1`` round trip against 48-66 µs through ``trampoline`` (six
+alternating rounds of 10,000), which parks the green thread on the one
+descriptor directly. Every command pays
 several round trips (a ``SessionHeld`` seven), each on a machine whose two
 cores are the limit of the sessions benchmark (issue 5).
 

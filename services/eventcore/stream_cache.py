@@ -22,9 +22,8 @@ What makes it safe:
   immutable scalars, taken the moment it is read from the log or appended
   (before an aggregate or a projection sees it), and every read builds fresh
   ``RecordedEvent`` objects: a ``when_`` method may keep or change the data it
-  is given.
-  (Kept that way, the entries are also invisible to the cyclic garbage
-  collector: tuples of strings, numbers and datetimes are untracked.)
+  is given. (Exact tuples of such parts are also left alone by the cyclic
+  garbage collector.)
 - **Bounded**: at most ``max_events`` events, the least recently used streams
   leave first.
 """
@@ -36,7 +35,6 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import datetime
-from typing import NamedTuple
 from uuid import UUID
 
 from services.eventcore.events import RecordedEvent
@@ -45,24 +43,26 @@ from services.eventcore.events import RecordedEvent
 DEFAULT_MAX_EVENTS = 50_000
 
 
-class Kept(NamedTuple):
-    """One committed event, in immutable parts."""
+#: One committed event: (position, stream_version, event_id, name, version,
+#: data_json, partner_org, recorded_at). An exact tuple of strings, numbers and a
+#: datetime, which the cyclic garbage collector stops tracking after its first look
+#: at it (it would track a NamedTuple for ever): 50,000 of them add nothing to the
+#: full collections that stall every request in flight (``servicekit.heap``).
+Kept = tuple[int, int, str, str, int, str, str | None, datetime]
 
-    position: int
-    stream_version: int
-    event_id: str
-    name: str
-    version: int
-    data_json: str
-    partner_org: str | None
-    recorded_at: datetime
+
+def version_of(kept: Kept) -> int:
+    return kept[1]
+
+
+def id_of(kept: Kept) -> str:
+    return kept[2]
 
 
 def keep(events: Sequence[RecordedEvent]) -> tuple[Kept, ...]:
     """``events`` as they are now, whatever is later done to their data."""
-    return tuple(Kept(e.position, e.stream_version, str(e.event_id), e.name, e.version,
-                      json.dumps(e.data, separators=(",", ":")), e.partner_org,
-                      e.recorded_at)
+    return tuple((e.position, e.stream_version, str(e.event_id), e.name, e.version,
+                  json.dumps(e.data, separators=(",", ":")), e.partner_org, e.recorded_at)
                  for e in events)
 
 
@@ -70,12 +70,12 @@ def thaw(stream_id: str, kept: Sequence[Kept]) -> list[RecordedEvent]:
     """Kept events as new ``RecordedEvent`` objects, data of their own."""
     return [
         RecordedEvent(
-            position=k.position, stream_id=stream_id, stream_version=k.stream_version,
-            event_id=UUID(k.event_id), name=k.name, version=k.version,
-            data=json.loads(k.data_json), partner_org=k.partner_org,
-            recorded_at=k.recorded_at,
+            position=position, stream_id=stream_id, stream_version=stream_version,
+            event_id=UUID(event_id), name=name, version=version,
+            data=json.loads(data_json), partner_org=partner_org, recorded_at=recorded_at,
         )
-        for k in kept
+        for (position, stream_version, event_id, name, version, data_json, partner_org,
+             recorded_at) in kept
     ]
 
 
@@ -109,7 +109,7 @@ class StreamCache:
     def remember(self, stream_id: str, history: tuple[Kept, ...]) -> None:
         """Keep ``history``, the stream from its first event on, as committed. One
         shorter than what is kept (read by an older transaction) changes nothing."""
-        if not history or history[0].stream_version != 1:
+        if not history or version_of(history[0]) != 1:
             return
         with self._lock:
             kept = self._streams.get(stream_id, ())

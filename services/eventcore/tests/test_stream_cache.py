@@ -3,6 +3,7 @@ and never a history the log does not hold. Against the real PostgreSQL."""
 
 from __future__ import annotations
 
+import gc
 import uuid
 from typing import Any
 
@@ -186,3 +187,16 @@ def test_the_cache_keeps_at_most_its_bound_and_drops_the_least_recently_used(con
     assert [len(streams.events(p)) for p in pairs] == [3, 2, 0]
     with pytest.raises(ValueError, match="max_events"):
         StreamCache(max_events=0)
+
+
+def test_kept_events_are_left_alone_by_the_garbage_collector(conn, store):
+    """A full collection walks every tracked object while requests wait: what the
+    cache holds must not be among them."""
+    streams = StreamCache()
+    pair = str(uuid.uuid4())
+    hold(conn, store, streams, pair, times=3)
+    gc.collect()
+    gc.collect()  # the first untracks the events, the second their tuple (built before them)
+    kept = streams.kept(pair)
+    assert len(kept) == 3
+    assert not gc.is_tracked(kept) and not any(gc.is_tracked(event) for event in kept)
