@@ -12,12 +12,11 @@ import pytest
 from prometheus_client import REGISTRY
 
 from contracts import catalogue
-from services.eventcore import schema
 from services.eventcore.aggregate import Aggregate
 from services.eventcore.database import UnitOfWork
 from services.eventcore.events import RecordedEvent
 from services.eventcore.store import EventStore
-from services.eventcore.stream_cache import StreamCache, keep
+from services.eventcore.stream_cache import StreamCache, id_of
 from services.eventcore.tests.factories import session_held
 
 
@@ -53,14 +52,6 @@ class Tally(Aggregate):
 
 
 @pytest.fixture
-def conn(database_url: str):
-    with psycopg.connect(database_url, autocommit=True) as c:
-        schema.install(c)
-        c.autocommit = False
-        yield c
-
-
-@pytest.fixture
 def store() -> CountingStore:
     return CountingStore()
 
@@ -81,6 +72,16 @@ def hold(conn: psycopg.Connection, store: EventStore, streams: StreamCache | Non
     for action in uow.committed:
         action()
     return tally
+
+
+def held_uncommitted(conn: psycopg.Connection, store: EventStore, streams: StreamCache,
+                     pair: str) -> UnitOfWork:
+    """A unit of work that has held one more session and not committed (yet)."""
+    uow = UnitOfWork(conn, store, streams=streams)
+    tally = uow.get(Tally, pair)
+    tally.hold()
+    uow.save(tally)
+    return uow
 
 
 def read(conn: psycopg.Connection, store: EventStore, streams: StreamCache,
@@ -126,10 +127,7 @@ def test_nothing_is_kept_of_a_unit_of_work_that_rolled_back(conn, store):
     streams = StreamCache()
     pair = str(uuid.uuid4())
     hold(conn, store, streams, pair, times=2)
-    uow = UnitOfWork(conn, store, streams=streams)
-    tally = uow.get(Tally, pair)
-    tally.hold()
-    uow.save(tally)
+    held_uncommitted(conn, store, streams, pair)
     conn.rollback()  # and so its on-commit actions never run
     assert len(streams) == 2
     assert read(conn, store, streams, pair).version == 2
@@ -140,13 +138,11 @@ def test_a_kept_event_the_log_does_not_hold_is_caught_and_the_stream_read_in_ful
     streams = StreamCache()
     pair = str(uuid.uuid4())
     hold(conn, store, streams, pair, times=2)
-    # A third event that never committed (kept by mistake), then another writer's
-    # third event under the same version: the kept end is not the log's.
-    phantom = UnitOfWork(conn, store, streams=streams)
-    tally = phantom.get(Tally, pair)
-    tally.hold()
-    uncommitted = phantom.store.append(conn, pair, 2, tally.collect())
-    streams.remember(pair, phantom._histories[pair] + keep(uncommitted))
+    # A third event that never committed (kept by mistake: its unit of work's
+    # on-commit action run anyway), then another writer's third event under the
+    # same version: the kept end is not the log's.
+    phantom = held_uncommitted(conn, store, streams, pair)
+    phantom._remember_streams()
     conn.rollback()
     assert len(streams) == 3
 
@@ -158,12 +154,13 @@ def test_a_kept_event_the_log_does_not_hold_is_caught_and_the_stream_read_in_ful
 
     with psycopg.connect(database_url) as other:
         hold(other, EventStore("sessions", catalogue, topic="unused.events"), None, pair)
-    streams.remember(pair, phantom._histories[pair] + keep(uncommitted))  # wrong 3rd again
+    phantom._remember_streams()  # the wrong third again
     store.loads.clear()
     tally = read(conn, store, streams, pair)
     assert tally.version == 3 and store.loads == [(2, 1), (0, 3)]
     events = UnitOfWork(conn, store, streams=streams)._history(pair)
-    assert events[-1].event_id != uncommitted[0].event_id, "the log's third, not the kept one"
+    kept_by_mistake = id_of(phantom._histories[pair][-1])
+    assert str(events[-1].event_id) != kept_by_mistake, "the log's third, not the kept one"
 
 
 def test_an_aggregate_may_change_the_data_it_is_given(conn, store):
