@@ -13,7 +13,6 @@
   ``on_commit``: what announces a change runs once it is committed).
 - ``stream_cache``: the streams a process has read, so that a command loads only
   what is new in its aggregate's stream.
-- ``green_wait``: psycopg's waits parked on the eventlet hub, one trampoline each.
 - ``projections``: read models that can be dropped and rebuilt from the store.
 - ``topics``: reading a topic from its start to its current end (rebuilds, dead letters).
 - ``metrics``: the Prometheus metrics all of the above export.
@@ -21,9 +20,7 @@
 Importing this package sets ``PSYCOPG_WAIT_FUNC=wait_select`` *before* psycopg is
 imported: psycopg's C wait function blocks the eventlet hub (four green threads
 each running ``pg_sleep(1)`` took 4 s instead of 1 s, see ARCHITECTURE.md), while
-``wait_select`` goes through the monkey-patched ``select`` and yields (and,
-once ``database`` is imported in a patched process, ``green_wait`` does the same
-for less).
+``wait_select`` goes through the monkey-patched ``select`` and yields.
 """
 
 import os

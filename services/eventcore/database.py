@@ -20,7 +20,7 @@ import psycopg
 from nameko.extensions import DependencyProvider, SharedExtension
 from psycopg_pool import ConnectionPool
 
-from services.eventcore import commands, green_wait, metrics, schema, service_config
+from services.eventcore import commands, metrics, schema, service_config
 from services.eventcore.aggregate import Aggregate
 from services.eventcore.events import DomainEvent, NewEvent, RecordedEvent
 from services.eventcore.projections import Projection
@@ -29,9 +29,6 @@ from services.eventcore.stream_cache import Kept, StreamCache, id_of, keep, thaw
 
 log = logging.getLogger("eventcore.database")
 
-# Before any connection of this process waits: one trampoline per wait (green_wait).
-green_wait.install()
-
 A = TypeVar("A", bound=Aggregate)
 T = TypeVar("T")
 
@@ -39,8 +36,8 @@ T = TypeVar("T")
 class Database:
     """A pool of connections to one database, safe under eventlet.
 
-    Its waits go through ``green_wait`` (``wait_select`` where eventlet has not
-    patched ``select``), so a slow query parks only its own green thread.
+    Its waits go through ``wait_select`` (set in ``services.eventcore``), so a
+    slow query parks only its own green thread.
     """
 
     def __init__(self, conninfo: str, max_size: int = 10) -> None:

@@ -1,10 +1,9 @@
 """Under eventlet, a database wait parks only its own green thread.
 
 psycopg's C wait function would block the whole hub (ARCHITECTURE.md: four
-``pg_sleep(1)`` took 4 s); ``services.eventcore`` selects ``wait_select``, and
-``green_wait`` replaces it with one trampoline per wait in a patched process.
-These tests prove it causally, with no timing threshold: the other RPC is
-answered while the slow query is still running in PostgreSQL.
+``pg_sleep(1)`` took 4 s); ``services.eventcore`` selects ``wait_select``. These
+tests prove it causally, with no timing threshold: the other RPC is answered
+while the slow query is still running in PostgreSQL.
 """
 
 from __future__ import annotations
@@ -16,7 +15,6 @@ from nameko.rpc import rpc
 from nameko.standalone.rpc import ClusterRpcProxy
 
 from contracts import catalogue
-from services.eventcore import green_wait
 from services.eventcore.database import UnitOfWorkProvider
 from services.eventcore.testing import wait_until
 
@@ -85,12 +83,12 @@ def test_database_waits_of_several_workers_overlap(service, database_url):
     assert [t.wait() for t in threads] == ["slept"] * 4
 
 
-def test_psycopg_waits_on_the_hub_through_one_trampoline_and_keeps_its_semantics(database_url):
-    """What psycopg asks of a wait function, with ``green_wait`` in place: a wait
-    with a deadline ends at it, a query larger than the socket's buffers (waits
-    for reading and writing at once) goes through, a server-side timeout is
-    psycopg's own error, and pipelines work."""
-    assert psycopg.waiting.wait is green_wait.wait_green, "installed in this patched process"
+def test_psycopg_waits_through_the_green_select_and_keeps_its_semantics(database_url):
+    """What psycopg asks of its wait function, as this patched process runs it: a
+    wait with a deadline ends at it, a query larger than the socket's buffers
+    (waits for reading and writing at once) goes through, a server-side timeout
+    is psycopg's own error, and pipelines work."""
+    assert psycopg.waiting.wait is psycopg.waiting.wait_select, "chosen before psycopg loaded"
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute("LISTEN nobody_speaks")
         assert list(conn.notifies(timeout=0.2)) == [], "the wait ended at its deadline"
