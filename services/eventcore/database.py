@@ -98,10 +98,12 @@ class UnitOfWork:
         self.hooks = hooks
         self.committed: list[Callable[[], None]] = []
         self._streams = streams
-        #: The streams this unit of work read or wrote, in full, as they were read or
-        #: written (what is done with the events since does not change them): kept
-        #: once it committed.
+        #: The streams this unit of work read in full before writing to them, as read
+        #: (what is done with the events since does not change them): kept once it
+        #: committed. What it writes is not: a savepoint rolled back inside it would
+        #: leave an event here that the log does not hold, and not only at the end.
         self._histories: dict[str, tuple[Kept, ...]] = {}
+        self._written: set[str] = set()
         if streams is not None:
             self.on_commit(self._remember_streams)
 
@@ -117,8 +119,7 @@ class UnitOfWork:
         for hook in self.hooks:
             hook.before_append(self.conn)
         recorded = self.store.append(self.conn, stream_id, expected_version, events, partner_org)
-        if self._streams is not None:
-            self._wrote(stream_id, expected_version, recorded)
+        self._written.add(stream_id)  # read from here on, it holds our uncommitted events
         for hook in self.hooks:
             hook.after_append(self.conn, recorded)
         for event in recorded:
@@ -156,16 +157,9 @@ class UnitOfWork:
                 rest = self.store.load(self.conn, stream_id)
             kept, history = (), rest
         metrics.STREAM_READS.labels(context=self.store.context, source=source).inc()
-        self._histories[stream_id] = kept + keep(rest)
+        if stream_id not in self._written:
+            self._histories[stream_id] = kept + keep(rest)
         return history
-
-    def _wrote(self, stream_id: str, expected_version: int,
-               recorded: list[RecordedEvent]) -> None:
-        before = () if expected_version == 0 else self._histories.get(stream_id)
-        if before is not None and len(before) == expected_version:
-            self._histories[stream_id] = before + keep(recorded)
-        else:  # written without having read it whole here: not known in full
-            self._histories.pop(stream_id, None)
 
     def _remember_streams(self) -> None:
         assert self._streams is not None

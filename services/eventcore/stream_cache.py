@@ -4,20 +4,27 @@ what is new in its aggregate's stream.
 Without it every command loads its aggregate's whole history: measured on the
 sessions store, 310 µs of CPU to load a pair of 23 events and 839 µs for 82,
 against 92 µs for a load that finds nothing new. With it, loading and replaying
-a pair took 390-410 µs instead of 480-490 at 23 events, and 830-870 µs instead
-of 1070-1120 at 82: what is left is the replay, and building every event afresh
-(about 5 µs each: its JSON, its id, the object), the price of sharing nothing.
+a pair (nothing new in the log) took 390-410 µs instead of 480-490 at 23 events,
+and 830-870 µs instead of 1070-1120 at 82: what is left is the replay, and
+building every event afresh (about 5 µs each: its JSON, its id, the object),
+the price of sharing nothing. A command reads one row more than that: the event
+the command before it appended, which is not kept (below).
 
 What makes it safe:
 
 - **Events never change** (the log is append-only, enforced by a trigger), so
   a committed event read once is the same event forever.
-- **Each read checks the cached end against the log**: the load starts at the
-  last cached version, and the row found there must be the cached event (same
-  id). An event cached from a transaction that then rolled back would not
-  exist, or would be another writer's under that version: the entry is then
-  dropped and the stream read in full. Events reach the cache only after their
-  unit of work committed, so this is a second line, not the only one.
+- **Only what others committed is kept**: a unit of work keeps what it read
+  of a stream before it wrote to it, which under READ COMMITTED is what other
+  transactions had committed, and only once it committed itself. What it
+  appends is not kept (a savepoint rolled back inside it would leave an event
+  the log does not hold, possibly followed by real ones); the next command
+  reads it from the log, one row more.
+- **Each read checks the kept end against the log**: the load starts at the
+  last kept version, and the row found there must be the kept event (same id).
+  If not (another unit of work on the same transaction read its uncommitted
+  events, and the transaction then rolled back), the entry is dropped and the
+  stream read in full: such events can only be at the end of what was read.
 - **Nothing mutable is shared**: an event is kept as its JSON text and
   immutable scalars, taken the moment it is read from the log or appended
   (before an aggregate or a projection sees it), and every read builds fresh
@@ -25,7 +32,7 @@ What makes it safe:
   is given. (Exact tuples of such parts are also left alone by the cyclic
   garbage collector.)
 - **Bounded**: at most ``max_events`` events, the least recently used streams
-  leave first.
+  leaving first (a single stream longer than that is kept whole, alone).
 """
 
 from __future__ import annotations
