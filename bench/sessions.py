@@ -79,11 +79,10 @@ class _Pairs:
 
     Each phase starts from pairs that hold nothing but their plan: a pair's whole
     history is replayed on every command (the sessions service's CPU per command
-    was 3.2 ms at about 14 events a pair, 3.9 ms at about 69, before its process
-    kept the streams it read: it now reads only what is new, but still replays
-    all of it), so pairs shared by all phases would make each phase measure
-    longer aggregates than the one before, and the latency phase, last, a
-    heavier path than the rate it is 80 % of.
+    was 3.2 ms at about 14 events a pair, 3.9 ms at about 69), so pairs shared
+    by all phases would make each phase measure longer aggregates than the one
+    before, and the latency phase, last, a heavier path than the rate it is
+    80 % of.
     """
 
     def __init__(self, conf: Settings, org: PartnerApi, minutes: Iterator[int]) -> None:

@@ -11,8 +11,6 @@
   RabbitMQ delivers the call (the mark is in the unit of work's transaction).
 - ``database``: connection pools and the nameko ``UnitOfWork`` dependency (with
   ``on_commit``: what announces a change runs once it is committed).
-- ``stream_cache``: the streams a process has read, so that a command loads only
-  what is new in its aggregate's stream.
 - ``projections``: read models that can be dropped and rebuilt from the store.
 - ``topics``: reading a topic from its start to its current end (rebuilds, dead letters).
 - ``metrics``: the Prometheus metrics all of the above export.

@@ -20,12 +20,11 @@ import psycopg
 from nameko.extensions import DependencyProvider, SharedExtension
 from psycopg_pool import ConnectionPool
 
-from services.eventcore import commands, metrics, schema, service_config
+from services.eventcore import commands, schema, service_config
 from services.eventcore.aggregate import Aggregate
 from services.eventcore.events import DomainEvent, NewEvent, RecordedEvent
 from services.eventcore.projections import Projection
 from services.eventcore.store import Catalogue, ConcurrencyConflict, EventStore
-from services.eventcore.stream_cache import Kept, StreamCache, id_of, keep, thaw, version_of
 
 log = logging.getLogger("eventcore.database")
 
@@ -90,22 +89,12 @@ class UnitOfWork:
     def __init__(
         self, conn: psycopg.Connection, store: EventStore,
         projections: Sequence[Projection] = (), hooks: Sequence[AppendHook] = (),
-        streams: StreamCache | None = None,
     ) -> None:
         self.conn = conn
         self.store = store
         self.projections = projections
         self.hooks = hooks
         self.committed: list[Callable[[], None]] = []
-        self._streams = streams
-        #: The streams this unit of work read in full before writing to them, as read
-        #: (what is done with the events since does not change them): kept once it
-        #: committed. What it writes is not: a savepoint rolled back inside it would
-        #: leave an event here that the log does not hold, and not only at the end.
-        self._histories: dict[str, tuple[Kept, ...]] = {}
-        self._written: set[str] = set()
-        if streams is not None:
-            self.on_commit(self._remember_streams)
 
     def on_commit(self, action: Callable[[], None]) -> None:
         """Run ``action`` once this unit of work has committed (never if it rolls back):
@@ -119,7 +108,6 @@ class UnitOfWork:
         for hook in self.hooks:
             hook.before_append(self.conn)
         recorded = self.store.append(self.conn, stream_id, expected_version, events, partner_org)
-        self._written.add(stream_id)  # read from here on, it holds our uncommitted events
         for hook in self.hooks:
             hook.after_append(self.conn, recorded)
         for event in recorded:
@@ -133,38 +121,8 @@ class UnitOfWork:
 
     def get(self, kind: type[A], aggregate_id: str) -> A | None:
         """The aggregate rebuilt from its stream, ``None`` if it has no event."""
-        history = self._history(aggregate_id)
+        history = self.store.load(self.conn, aggregate_id)
         return kind.replay(aggregate_id, history) if history else None
-
-    def _history(self, stream_id: str) -> list[RecordedEvent]:
-        """The whole stream: what this process keeps of it (``stream_cache``), and
-        from the log only the rest, starting at the last event kept, which must be
-        the one the log holds under its version (else the stream is read in full)."""
-        if self._streams is None:
-            return self.store.load(self.conn, stream_id)
-        kept = self._streams.kept(stream_id)
-        rest = self.store.load(self.conn, stream_id,
-                               after_version=version_of(kept[-1]) - 1 if kept else 0)
-        if kept and rest and str(rest[0].event_id) == id_of(kept[-1]):
-            source = "kept"
-            rest = rest[1:]
-            history = thaw(stream_id, kept) + rest
-        else:
-            source = "log"
-            if kept:  # not the log's: kept by mistake, never trusted
-                source = "mismatch"
-                self._streams.forget(stream_id)
-                rest = self.store.load(self.conn, stream_id)
-            kept, history = (), rest
-        metrics.STREAM_READS.labels(context=self.store.context, source=source).inc()
-        if stream_id not in self._written:
-            self._histories[stream_id] = kept + keep(rest)
-        return history
-
-    def _remember_streams(self) -> None:
-        assert self._streams is not None
-        for stream_id, history in self._histories.items():
-            self._streams.remember(stream_id, history)
 
     def save(self, aggregate: Aggregate) -> list[RecordedEvent]:
         """Append what the aggregate decided, expecting the version it was loaded at
@@ -247,8 +205,6 @@ class UnitOfWorkProvider(DependencyProvider):
         # nameko starts every extension at once: an RPC consumer may hand a worker a
         # call before this provider has opened its pool. Workers wait for it.
         self.ready = eventlet.event.Event()
-        #: The streams this container's workers read, so a command loads only what is new.
-        self.streams = StreamCache()
 
     def start(self) -> None:
         self.database = self.pools.get(self.config.database_url)
@@ -292,8 +248,7 @@ class _UnitsOfWork:
         if conn is not None:
             # Inside a Kafka event handler: its entrypoint commits, together
             # with the idempotency mark, then runs the on-commit actions (``consumer``).
-            uow = UnitOfWork(conn, provider.store, provider.projections, provider.hooks,
-                             provider.streams)
+            uow = UnitOfWork(conn, provider.store, provider.projections, provider.hooks)
             yield uow
             self._worker_ctx.entrypoint.defer_until_commit(self._worker_ctx, uow.committed)
             return
@@ -301,8 +256,7 @@ class _UnitsOfWork:
         with provider.database.transaction() as conn:
             if command_id is not None:
                 commands.mark_applied(conn, command_id)  # first: nothing decided twice
-            uow = UnitOfWork(conn, provider.store, provider.projections, provider.hooks,
-                             provider.streams)
+            uow = UnitOfWork(conn, provider.store, provider.projections, provider.hooks)
             yield uow
         self._unmarked_command = None
         run_committed(uow.committed)
@@ -315,8 +269,7 @@ class _UnitsOfWork:
         provider = self._provider
         provider.ready.wait()
         with provider.database.transaction() as conn:
-            uow = UnitOfWork(conn, provider.store, provider.projections, provider.hooks,
-                             provider.streams)
+            uow = UnitOfWork(conn, provider.store, provider.projections, provider.hooks)
             yield uow
         run_committed(uow.committed)
 

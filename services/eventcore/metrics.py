@@ -49,14 +49,6 @@ DEAD_LETTERED = Counter(
     "consumer_dead_lettered", "Messages a consumer group sent to its dead-letter topic.",
     ["group", "topic"],
 )
-STREAM_READS = Counter(
-    "eventstore_stream_reads",
-    "Aggregates loaded by units of work, by where their history came from: kept (this "
-    "process's stream cache, and the log from its last kept event), log (the log "
-    "alone: nothing kept), mismatch (the last kept event was not the log's, so the "
-    "stream was read in full; should stay at 0: something kept an uncommitted event).",
-    ["context", "source"],
-)
 CONSUMER_RESTARTS = Counter(
     "consumer_restarts",
     "Times a consumer was recreated after staying out of a stable group too long.",

@@ -10,7 +10,6 @@ import pytest
 from kafka import KafkaProducer
 
 from contracts import catalogue
-from services.eventcore import schema
 from services.eventcore.consumer import domain_event_handler
 from services.eventcore.database import UnitOfWorkProvider
 from services.eventcore.events import DomainEvent
@@ -76,15 +75,6 @@ class ProjectingService:
         with self.uow() as uow:
             self.projection.create(uow.conn)
             self.projection.apply(uow.conn, event)
-
-
-@pytest.fixture
-def conn(database_url: str):
-    """A connection to a fresh database with the event store's tables (no autocommit)."""
-    with psycopg.connect(database_url, autocommit=True) as c:
-        schema.install(c)
-        c.autocommit = False
-        yield c
 
 
 @pytest.fixture

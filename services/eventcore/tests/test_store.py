@@ -16,6 +16,14 @@ from services.eventcore.tests.factories import session_held, session_held_v1
 
 
 @pytest.fixture
+def conn(database_url: str):
+    with psycopg.connect(database_url, autocommit=True) as c:
+        schema.install(c)
+        c.autocommit = False
+        yield c
+
+
+@pytest.fixture
 def store() -> EventStore:
     return EventStore("sessions", catalogue, topic="unused.events")
 
