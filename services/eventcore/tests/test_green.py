@@ -91,7 +91,9 @@ def test_psycopg_waits_through_the_green_select_and_keeps_its_semantics(database
     assert psycopg.waiting.wait is psycopg.waiting.wait_select, "chosen before psycopg loaded"
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute("LISTEN nobody_speaks")
-        assert list(conn.notifies(timeout=0.2)) == [], "the wait ended at its deadline"
+        # A wait that ignored its deadline would hang here: fail instead, long after it.
+        with eventlet.Timeout(30, AssertionError("notifies(timeout=0.2) never returned")):
+            assert list(conn.notifies(timeout=0.2)) == [], "the wait ended at its deadline"
 
         ten_megabytes = "x" * 10_000_000
         assert conn.execute("SELECT length(%s)", (ten_megabytes,)).fetchone() == (10_000_000,)
