@@ -50,6 +50,9 @@ log = logging.getLogger("servicekit.http")
 PROBLEM = "application/problem+json"
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 MAX_BODY = 256 * 1024
+#: No request of ours nests beyond a few levels; a deeper body is refused before the
+#: RPC's own JSON encoding (recursive) could overflow on it.
+MAX_DEPTH = 32
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 _PATH_PARAM = re.compile(r"{(\w+)}")
 
@@ -315,8 +318,14 @@ class ApiEntrypoint(HttpRequestHandler):
                            headers={"WWW-Authenticate": "Bearer"})
         acting = None
         if self.info.acting_member_header:
-            acting = request.headers.get(self.info.acting_member_header) or None
-        raw_query = {k: v if len(v) > 1 else v[0] for k, v in request.args.lists()}
+            acting = _canonical_id(request.headers.get(self.info.acting_member_header) or None)
+        try:
+            raw_query = {k: v if len(v) > 1 else v[0] for k, v in request.args.lists()}
+        except UnicodeDecodeError:
+            # Raw bytes that are not UTF-8 (a percent-encoded %ff is decoded, and
+            # refused by the schema): werkzeug cannot read the query at all.
+            raise _Refused(400, "malformed_query", "The query string is not UTF-8.",
+                           [{"field": "_query", "message": "Not UTF-8."}]) from None
         raw_body = self._json_body(request) if route.body is not None else None
         return ApiCall(
             route=route, request_id=request_id, ids=ids, credential=credential,
@@ -337,10 +346,24 @@ class ApiEntrypoint(HttpRequestHandler):
             raise _Refused(400, "malformed_body", "The body is empty; a JSON object is expected.",
                            [{"field": "_body", "message": "Missing."}])
         try:
-            return json.loads(raw)
+            body = json.loads(raw)
         except (UnicodeDecodeError, ValueError) as exc:
             raise _Refused(400, "malformed_body", f"The body is not JSON: {exc}.",
                            [{"field": "_body", "message": "Not JSON."}]) from None
+        except RecursionError:  # arrays nested thousands deep: JSON, but not ours to parse
+            raise _Refused(400, "malformed_body", "The body nests too deeply.",
+                           [{"field": "_body", "message": "Nested too deeply."}]) from None
+        if _depth(body) > MAX_DEPTH:
+            raise _Refused(400, "malformed_body", f"The body nests deeper than {MAX_DEPTH} levels.",
+                           [{"field": "_body", "message": "Nested too deeply."}])
+        where = _lone_surrogate(body)
+        if where is not None:
+            # Valid JSON (``"\ud800"``), but no text: it cannot be encoded, so sealing
+            # or storing it would fail deep in a service (I-JSON, RFC 7493, refuses it).
+            raise _Refused(400, "malformed_body", f"{where} holds a lone surrogate "
+                           "(\\ud800-\\udfff), which is not a character.",
+                           [{"field": where, "message": "Not Unicode text."}])
+        return body
 
     def _run(self, call: ApiCall) -> Response:
         done = Event()
@@ -364,6 +387,67 @@ class ApiEntrypoint(HttpRequestHandler):
 
 
 api = ApiEntrypoint.decorator
+
+
+def _canonical_id(value: str | None) -> str | None:
+    """An id header in the one spelling the services store (``str(UUID)``), as path
+    ids are: ``urn:uuid:``, braced, upper-case or dash-less forms name the same
+    member. Anything else passes as sent, and reads as no such member."""
+    if value is None:
+        return None
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        return value
+
+
+def _depth(body: Any) -> int:
+    """How deep arrays and objects nest (a scalar: 0), counted without recursion."""
+    deepest = 0
+    pending: list[tuple[int, Any]] = [(0, body)]
+    while pending:
+        level, value = pending.pop()
+        if isinstance(value, dict):
+            value = list(value.values())
+        if isinstance(value, list):
+            deepest = max(deepest, level + 1)
+            pending.extend((level + 1, item) for item in value)
+    return deepest
+
+
+def _lone_surrogate(body: Any) -> str | None:
+    """The dotted path (``contracts.errors.flatten``'s) of the first string, key or
+    value, that holds a lone surrogate, or ``None``."""
+
+    def broken(text: str) -> bool:
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+        return False
+
+    pending: list[tuple[str, Any]] = [("", body)]
+    while pending:
+        path, value = pending.pop()
+        if isinstance(value, str):
+            if broken(value):
+                return path or "_body"
+            continue
+        if isinstance(value, dict):
+            items: Any = value.items()
+        elif isinstance(value, list):
+            items = enumerate(value)
+        else:
+            continue
+        inner = []
+        for key, item in items:
+            name = str(key).encode("utf-8", "backslashreplace").decode("utf-8")
+            where = f"{path}.{name}" if path else name
+            if isinstance(key, str) and broken(key):
+                return where
+            inner.append((where, item))
+        pending.extend(reversed(inner))  # depth first, in the body's order
+    return None
 
 
 # -- OpenAPI ---------------------------------------------------------------------
