@@ -27,10 +27,16 @@ def canonical_id(value: object, field: str) -> str:
 
 
 def aware(value: object, field: str) -> datetime:
-    """An aware datetime: a naive one is refused, never guessed (as in the contracts)."""
+    """An aware datetime, in UTC: a naive one is refused, never guessed (as in the
+    contracts). Kept in the offset it came with, an offset of 16 hours or more is
+    one PostgreSQL refuses, and ``9999-12-31T23:00-14:00`` is past year 9999 in UTC:
+    stored, it could never be read back, and the pair's page would fail for good."""
     if not isinstance(value, datetime) or value.utcoffset() is None:
         raise Invalid(f"{field} must be a date and time with its UTC offset.", field=field)
-    return value
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise Invalid(f"{field} is out of range once in UTC.", field=field) from None
 
 
 def calendar_day(value: object, field: str) -> date:

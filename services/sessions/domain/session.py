@@ -13,7 +13,7 @@ session is not recorded before the pair has recorded its plan.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -22,6 +22,11 @@ from services.servicekit.errors import Conflict, Invalid, NotFound, RuleViolatio
 from services.sessions.domain.checks import aware, canonical_id, iso, moment_of
 from services.sessions.domain.meeting_plan import MeetingPlanMixin
 from services.sessions.domain.rules import check_duration, check_modality
+
+#: How far ahead a session may be scheduled. A plan's interval is 45 days at most
+#: (R5): a date years away is a typing slip, and near year 9999 a moment no view
+#: could compute with.
+SCHEDULE_HORIZON = timedelta(days=366)
 
 
 class SessionState(StrEnum):
@@ -94,11 +99,15 @@ class SessionsMixin(MeetingPlanMixin):
             raise Conflict("A session with this id already exists.", field="session_id")
         minutes = check_duration(planned_minutes, "planned_minutes")
         modality = check_modality(modality)
-        if aware(starts_at, "starts_at") < aware(now, "now"):
+        starts, now = aware(starts_at, "starts_at"), aware(now, "now")
+        if starts < now:
             raise Invalid("A session is scheduled for later: record a past one as held.",
                           field="starts_at")
+        if starts > now + SCHEDULE_HORIZON:
+            raise Invalid(f"A session is scheduled at most {SCHEDULE_HORIZON.days} days "
+                          "ahead.", field="starts_at")
         self.record("SessionScheduled", {
-            "pair_id": self.id, "session_id": session_id, "starts_at": iso(starts_at),
+            "pair_id": self.id, "session_id": session_id, "starts_at": iso(starts),
             "planned_minutes": minutes, "modality": modality, "scheduled_by": member,
         })
 

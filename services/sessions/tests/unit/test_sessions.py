@@ -3,11 +3,14 @@ records or cancels, the *other* member confirms."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta, timezone
+
 import pytest
 
 from contracts import catalogue
 from services.servicekit.errors import Conflict, Invalid, NotFound, RuleViolation
 from services.sessions.domain import SessionState
+from services.sessions.domain.session import SCHEDULE_HORIZON
 from services.sessions.tests.unit.support import (
     FORMED,
     days,
@@ -143,6 +146,23 @@ def test_times_that_cannot_be():
     assert refusal(Invalid, hold, pair, started_at=NOW + days(1)).field == "started_at"
     assert refusal(Invalid, hold, pair, started_at=FORMED - days(1)).field == "started_at"
     assert refusal(Invalid, hold, pair, now=NOW.replace(tzinfo=None)).field == "now"
+
+
+def test_moments_are_recorded_in_utc_and_only_if_they_can_be():
+    """An offset of 16 hours or more is one PostgreSQL refuses, and a moment past
+    year 9999 in UTC one nobody could read back: the pair's page would fail for good."""
+    pair = formed_pair()
+    far_east = timezone(timedelta(hours=17))
+    schedule(pair, starts_at=NEXT_WEEK.astimezone(far_east))
+    assert last(pair)["starts_at"] == NEXT_WEEK.astimezone(UTC).isoformat()
+    hold(pair, started_at=NOW.astimezone(far_east))
+    assert last(pair)["started_at"] == NOW.astimezone(UTC).isoformat()
+    end_of_time = datetime(9999, 12, 31, 23, tzinfo=timezone(-timedelta(hours=14)))
+    assert refusal(Invalid, schedule, pair, starts_at=end_of_time,
+                   now=NOW).field == "starts_at"
+    assert refusal(Invalid, schedule, pair, starts_at=NOW + SCHEDULE_HORIZON + days(1)
+                   ).field == "starts_at"
+    schedule(pair, starts_at=NOW + SCHEDULE_HORIZON)
 
 
 def test_ids_are_unique_and_known():
