@@ -36,18 +36,26 @@ SESSION_STATES = ("scheduled", "held", "cancelled")
 MAX_TEXT = 10_000
 
 
+#: ``x-rule``: a refusal of the field's type names the rule too (``servicekit.payloads``).
+_R6_MINUTES = "R6: a session lasts 60 to 120 minutes, a whole number of them."
+_R6_MODALITY = "R6: a session is remote or in person."
+
+
 def _minutes(**kwargs: Any) -> Integer:
     """R6 (checked by the domain, naming the rule)."""
     return Integer(metadata={"minimum": charter.SESSION_MIN_MINUTES,
-                             "maximum": charter.SESSION_MAX_MINUTES,
-                             "description": "R6: a session lasts 60 to 120 minutes."}, **kwargs)
+                             "maximum": charter.SESSION_MAX_MINUTES, "x-rule": "R6",
+                             "description": "R6: a session lasts 60 to 120 minutes."},
+                   error_messages={"invalid": _R6_MINUTES, "null": _R6_MINUTES}, **kwargs)
 
 
 def _modality(**kwargs: Any) -> fields.String:
     """R6 (checked by the domain, naming the rule)."""
-    return fields.String(validate=validate.Length(max=40),
-                         metadata={"enum": list(charter.MODALITIES),
-                                   "description": "R6: remote or in person."}, **kwargs)
+    return fields.String(validate=validate.Length(max=40, error=_R6_MODALITY),
+                         metadata={"enum": list(charter.MODALITIES), "x-rule": "R6",
+                                   "description": "R6: remote or in person."},
+                         error_messages={"invalid": _R6_MODALITY, "null": _R6_MODALITY},
+                         **kwargs)
 
 
 # -- requests ------------------------------------------------------------------------------
@@ -57,8 +65,9 @@ class RecordMeetingPlan(Request):
     """R5: fixed at the first meeting, revisable (each plan is kept)."""
 
     interval_days = Integer(required=True, metadata={
-        "minimum": 1, "maximum": charter.MAX_MEETING_INTERVAL_DAYS,
-        "description": "R5: at least one meeting every 45 days."})
+        "minimum": 1, "maximum": charter.MAX_MEETING_INTERVAL_DAYS, "x-rule": "R5",
+        "description": "R5: at least one meeting every 45 days."},
+        error_messages={"invalid": "R5: a whole number of days, 45 at most."})
     preferred_modality = _modality(required=True)
     first_meeting_on = Day(required=True, metadata={
         "description": "The day of the pair's first meeting."})

@@ -133,12 +133,14 @@ class ServiceError(Exception):
         return cls.make(error.status, error.code, error.detail, errors, error.rule)
 
     @classmethod
-    def invalid(cls, messages: Mapping[str, Any], where: str = "") -> ServiceError:
-        """From marshmallow's nested messages: one entry per field, dotted paths."""
+    def invalid(cls, messages: Mapping[str, Any], where: str = "",
+                rule: str | None = None) -> ServiceError:
+        """From marshmallow's nested messages: one entry per field, dotted paths;
+        ``rule``: the charter rule every refused field stands for, if one does."""
         errors = [{"field": f"{where}{path}", "message": " ".join(texts)}
                   for path, texts in sorted(flatten(messages).items())]
         named = ", ".join(e["field"] for e in errors) or "the request"
-        return cls.make(422, "validation_failed", f"Invalid {named}.", errors)
+        return cls.make(422, "validation_failed", f"Invalid {named}.", errors, rule)
 
     @classmethod
     def not_found(cls, what: str) -> ServiceError:

@@ -24,7 +24,24 @@ def load(schema: Schema, payload: Any, where: str = "") -> dict[str, Any]:
     try:
         return schema.load(dict(payload))
     except ValidationError as error:
-        raise ServiceError.invalid(error.messages, where) from None
+        rule = rule_of(schema, error.messages)
+        raise ServiceError.invalid(error.messages, where, rule) from None
+
+
+#: The metadata key a field names its charter rule under (``contracts.api``); an
+#: OpenAPI extension, so the document says it too.
+RULE = "x-rule"
+
+
+def rule_of(schema: Schema, messages: Any) -> str | None:
+    """The charter rule the refused fields stand for, when they all stand for the
+    same one: a duration that is no whole number breaks R6 as much as one of 59
+    minutes does, and the refusal names R6 either way."""
+    if not isinstance(messages, Mapping) or not messages:
+        return None
+    rules = {schema.fields[name].metadata.get(RULE) if name in schema.fields else None
+             for name in messages}
+    return rules.pop() if len(rules) == 1 else None
 
 
 def dump(schema: Schema, value: Any) -> dict[str, Any]:
