@@ -13,7 +13,7 @@ import urllib.request
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -232,7 +232,10 @@ def test_r5_a_second_session_needs_the_plan(pair):
 
 @pytest.mark.parametrize(("minutes", "modality", "field"), [
     (59, "remote", "duration_minutes"), (121, "in_person", "duration_minutes"),
-    (90, "video", "modality"), (90, "hybrid", "modality")])
+    (90, "video", "modality"), (90, "hybrid", "modality"),
+    # Refused by the request's types before the domain sees them: named R6 all the same.
+    (90.5, "remote", "duration_minutes"), ("90", "remote", "duration_minutes"),
+    (90, None, "modality"), (90, "in_person" * 5, "modality")])
 def test_r6_a_session_lasts_one_to_two_hours_remote_or_in_person(pair, minutes, modality,
                                                                  field):
     refused(held(pair.as_mentee, pair, minutes, modality), 422, field, "R6")
@@ -285,6 +288,23 @@ def test_r9_either_member_cancels_a_scheduled_session_with_a_reason(pair):
         "cancelled", pair.mentor, "unavailable")
     refused(pair.as_mentee.post(f"{pair.path}/sessions/{session}/cancellation",
                                 {"reason": "other"}), 409, "session_id")
+
+
+def test_a_moment_is_kept_in_utc_and_refused_if_it_cannot_be(pair):
+    """``+17:00`` is an offset PostgreSQL refuses, and ``9999-12-31T23:00-14:00``
+    is past year 9999 in UTC: taken as sent, the first was a 500, the second made
+    every read of the pair a 500, for good."""
+    far_east = timezone(timedelta(hours=17))
+    started = (datetime.now(UTC) - timedelta(hours=3)).astimezone(far_east)
+    held(pair.as_mentee, pair, started=started.isoformat()).ok()
+    (session,) = pair.state()["sessions"]
+    assert datetime.fromisoformat(session["started_at"]) == started
+    for starts_at in ("9999-12-31T23:00:00-14:00", later(days=400)):
+        refused(pair.as_mentee.post(f"{pair.path}/sessions", {
+            "starts_at": starts_at, "planned_minutes": 60, "modality": "remote"}),
+            422, "starts_at")
+    assert names(pair.pair_id) == ["PairOpened", "SessionHeld"]
+    assert pair.state(pair.mentee_org)["pair_id"] == pair.pair_id
 
 
 def test_a_session_is_scheduled_for_later_and_held_once_started(pair):
