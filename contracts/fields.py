@@ -71,8 +71,9 @@ class Ciphertext(fields.String):
         }
 
 
-#: ``fp:v1:<key-id>:<hex HMAC-SHA256>`` of a normalised identity (e-mail).
-FINGERPRINT_PATTERN = rf"^fp:v1:{sealed.KEY_ID_PATTERN}:[0-9a-f]{{64}}$"
+#: ``fp:<v1|v2>:<key-id>:<hex HMAC-SHA256>`` of a normalised identity (e-mail): v1
+#: of its case and Unicode form, v2 of its mailbox (``crypto.canonical_mailbox``).
+FINGERPRINT_PATTERN = rf"^fp:v[12]:{sealed.KEY_ID_PATTERN}:[0-9a-f]{{64}}$"
 
 
 class Fingerprint(fields.String):
@@ -83,7 +84,8 @@ class Fingerprint(fields.String):
     and lets identity refuse the same person under any organisation.
     """
 
-    default_error_messages = {"invalid_fingerprint": "Not a fingerprint 'fp:v1:<key-id>:<hex>'."}
+    default_error_messages = {
+        "invalid_fingerprint": "Not a fingerprint 'fp:<v1|v2>:<key-id>:<hex>'."}
     _pattern = re.compile(FINGERPRINT_PATTERN)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:

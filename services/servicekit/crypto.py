@@ -20,9 +20,11 @@ own database wrapped by the platform's master secret, and never leave it.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import os
+import re
 import unicodedata
 from typing import Any
 
@@ -213,17 +215,64 @@ def box_seal(public_key_b64: str, key_id: str, plaintext: str) -> str:
 # -- identity fingerprints (R2) ---------------------------------------------------------
 
 
+#: Mail domains that ignore dots in the local part, and are one another's alias.
+_DOTLESS_DOMAINS = frozenset({"gmail.com", "googlemail.com"})
+
+
 def normalise_email(email: str) -> str:
-    """One spelling per mailbox: Unicode NFKC, trimmed, lower case."""
+    """The v1 spelling of an e-mail: Unicode NFKC, trimmed, lower case."""
     return unicodedata.normalize("NFKC", email).strip().lower()
 
 
+def canonical_mailbox(email: str) -> str:
+    """R2: one spelling per mailbox, the v2 fingerprint's input. Beyond v1's case and
+    Unicode forms, the spellings one mailbox receives under, each of which let an
+    excluded seller register again under v1:
+
+    - a quoted local part (``"ana"@x.org`` is ``ana@x.org``, RFC 5321);
+    - a sub-address (``ana+again@x.org`` reaches ``ana@x.org``);
+    - an internationalised domain (``bücher.de`` is ``xn--bcher-kva.de``), and a
+      trailing dot;
+    - Gmail's dots (``a.na@gmail.com`` is ``ana@gmail.com``) and its
+      ``googlemail.com`` alias.
+    """
+    text = normalise_email(email)
+    local, at, domain = text.rpartition("@")
+    if not at or not local:
+        return text
+    domain = domain.rstrip(".")
+    with contextlib.suppress(UnicodeError):  # not a name IDNA encodes: kept as written
+        domain = domain.encode("idna").decode("ascii")
+    if len(local) >= 2 and local[0] == local[-1] == '"':
+        local = re.sub(r"\\(.)", r"\1", local[1:-1])
+    base, plus, _tag = local.partition("+")
+    if plus and base:
+        local = base
+    if domain in _DOTLESS_DOMAINS:
+        local, domain = local.replace(".", ""), "gmail.com"
+    return f"{local}@{domain}"
+
+
 def fingerprint(email: str, key: bytes | None = None) -> str:
-    """R2: a keyed one-way fingerprint of a person's e-mail, kept after erasure so an
-    excluded person can never register again, under any organisation."""
+    """R2: a keyed one-way fingerprint of a person's mailbox, kept after erasure so
+    an excluded person can never register again, under any organisation."""
+    return _fingerprint("v2", canonical_mailbox(email), key)
+
+
+def fingerprints_on_record(email: str, key: bytes | None = None) -> tuple[str, ...]:
+    """R2: every fingerprint the owner of ``email`` may be on record under: v2, and
+    the v1 ones of members registered before v2, of this spelling and of the
+    canonical one. An erased member's address is gone, so her v1 fingerprint cannot
+    be recomputed as v2: registration checks them all, for good."""
+    v1 = {_fingerprint("v1", normalise_email(spelling), key)
+          for spelling in (email, canonical_mailbox(email))}
+    return (fingerprint(email, key), *sorted(v1))
+
+
+def _fingerprint(version: str, text: str, key: bytes | None) -> str:
     secret = key if key is not None else secrets.load("fingerprint")
-    digest = hmac.new(secret, normalise_email(email).encode("utf-8"), hashlib.sha256)
-    return f"fp:v1:{FINGERPRINT_KEY_ID}:{digest.hexdigest()}"
+    digest = hmac.new(secret, text.encode("utf-8"), hashlib.sha256)
+    return f"fp:{version}:{FINGERPRINT_KEY_ID}:{digest.hexdigest()}"
 
 
 def member_key_id(member_id: Any) -> str:

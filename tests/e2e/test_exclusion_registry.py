@@ -4,6 +4,8 @@ register again, in any organisation, even after her personal data is erased."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import time
 import uuid
 from datetime import UTC, datetime
@@ -15,16 +17,18 @@ from contracts import envelope
 from services.eventcore import settings as stack_settings
 from services.eventcore.testing import wait_until
 from services.gateway.client import PartnerApi, member_profile
-from services.servicekit.crypto import fingerprint
+from services.servicekit import secrets
+from services.servicekit.crypto import fingerprint, normalise_email
 from tests.e2e.credentials import credentials_epoch, identity_database
 
 
-def publish_exclusion(member_id: str, email: str, organisation_id: str) -> str:
+def publish_exclusion(member_id: str, email: str, organisation_id: str,
+                      identity: str | None = None) -> str:
     """What moderation publishes when a confirmation reaches its quorum (R2)."""
     conf = stack_settings.load()
     case_id = str(uuid.uuid4())
     now = datetime.now(UTC).isoformat()
-    identity = fingerprint(email)
+    identity = identity or fingerprint(email)
     events = [
         ("MemberExcluded", {"case_id": case_id, "member_id": member_id,
                             "identity_fingerprint": identity, "permanent": True,
@@ -96,6 +100,44 @@ def test_not_even_after_her_personal_data_is_erased(org, new_organisation, exclu
     member, email = excluded
     assert org.post(f"/v1/members/{member}/erasure", {"confirm": True}).status == 200
     answer = new_organisation().post("/v1/members", member_profile("mentee", email=email))
+    assert answer.status == 422 and answer.problem["rule"] == "R2"
+
+
+def test_nor_under_another_spelling_of_her_mailbox(org, new_organisation):
+    """A sub-address, a quoted local part, Gmail's dots and its googlemail.com alias
+    all reach the excluded seller's mailbox: each one registered again under v1."""
+    name = f"seller{uuid.uuid4().hex[:8]}"
+    email = f"{name[:3]}.{name[3:]}@gmail.com"
+    member = org.ready_member("mentor", email=email)
+    publish_exclusion(member, email, org.organisation_id)
+    assert wait_until(lambda: org.as_member(member).get(f"/v1/members/{member}").status == 403,
+                      timeout=20, what="identity to refuse the excluded member")
+    elsewhere = new_organisation()
+    for spelling in (f"{name}+again@gmail.com", f'"{name}"@gmail.com',
+                     f"{name}@googlemail.com", f"{name[:1]}.{name[1:]}@GMAIL.com".upper()):
+        answer = elsewhere.post("/v1/members", member_profile("mentee", email=spelling))
+        assert answer.status == 422, (spelling, answer.body)
+        assert answer.problem["rule"] == "R2" and answer.fields() == ["email"]
+    assert elsewhere.post("/v1/members", member_profile(
+        "mentee", email=f"{name}x@gmail.com")).status == 201, "another mailbox is welcome"
+
+
+def test_an_exclusion_recorded_under_a_v1_fingerprint_still_bars_her(org, new_organisation):
+    """A member registered before v2 fingerprints was excluded under her v1 one (her
+    spelling, case folded): whichever spelling she comes back with, v1 is checked."""
+    email = f"Old.Seller+{uuid.uuid4().hex[:8]}@example.org"
+    digest = hmac.new(secrets.load("fingerprint"), normalise_email(email).encode("utf-8"),
+                      hashlib.sha256).hexdigest()
+    v1 = f"fp:v1:platform-1:{digest}"
+    publish_exclusion(str(uuid.uuid4()), email, org.organisation_id, identity=v1)
+
+    def on_record() -> bool:
+        with identity_database() as conn:
+            return conn.execute("SELECT 1 FROM excluded_identities WHERE fingerprint = %s",
+                                (v1,)).fetchone() is not None
+
+    assert wait_until(on_record, timeout=20, what="identity to record the v1 exclusion")
+    answer = new_organisation().post("/v1/members", member_profile("mentor", email=email))
     assert answer.status == 422 and answer.problem["rule"] == "R2"
 
 

@@ -21,7 +21,12 @@ from services.identity.domain.organisation import Organisation
 from services.identity.storage import queries
 from services.servicekit import credentials as api_keys
 from services.servicekit.actor import Actor
-from services.servicekit.crypto import Keyring, fingerprint, member_key_id
+from services.servicekit.crypto import (
+    Keyring,
+    fingerprint,
+    fingerprints_on_record,
+    member_key_id,
+)
 from services.servicekit.errors import Conflict, NotFound, RuleViolation
 
 SEED_TEXT = Path(__file__).resolve().parents[1] / "charter" / "v1.fr.txt"
@@ -145,7 +150,9 @@ def register_member(uow: UnitOfWork, keyring: Keyring, now: datetime, actor: Act
                     payload: dict[str, Any]) -> dict[str, Any]:
     organisation_id = actor.as_admin()
     identity = fingerprint(payload["email"])
-    refuse_excluded(identity, queries.fingerprint_excluded(uow.conn, identity))  # R2
+    # R2: under any spelling of her mailbox, and any fingerprint she was excluded under.
+    refuse_excluded(identity, queries.fingerprint_excluded(
+        uow.conn, *fingerprints_on_record(payload["email"])))
     if not queries.claim_registration(uow.conn, organisation_id, payload["role"], identity):
         raise Conflict(f"This person is already registered as {payload['role']} in this "
                        "organisation.", field="email")

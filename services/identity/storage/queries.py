@@ -65,9 +65,11 @@ def member_counts(conn: psycopg.Connection, organisation_id: str) -> dict[str, i
     return {f"{role}_{status}": n for role, status, n in rows}
 
 
-def fingerprint_excluded(conn: psycopg.Connection, fingerprint: str) -> bool:
-    return conn.execute("SELECT 1 FROM excluded_identities WHERE fingerprint = %s",
-                        (fingerprint,)).fetchone() is not None
+def fingerprint_excluded(conn: psycopg.Connection, *fingerprints: str) -> bool:
+    """Whether any of ``fingerprints`` (one person's, ``crypto.fingerprints_on_record``)
+    is excluded."""
+    return conn.execute("SELECT 1 FROM excluded_identities WHERE fingerprint = ANY(%s)",
+                        (list(fingerprints),)).fetchone() is not None
 
 
 def exclusion(conn: psycopg.Connection, fingerprint: str) -> dict[str, Any] | None:

@@ -101,7 +101,7 @@ def check_fingerprint(fingerprint: str) -> str:
     """R2: the exclusion bars the person, not the account, so it carries her
     identity fingerprint (from identity's ``MemberRegistered``)."""
     if not isinstance(fingerprint, str) or not _FINGERPRINT.match(fingerprint):
-        raise Invalid("Not an identity fingerprint 'fp:v1:<key-id>:<hex>'.",
+        raise Invalid("Not an identity fingerprint 'fp:<v1|v2>:<key-id>:<hex>'.",
                       field="identity_fingerprint")
     return fingerprint
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 
 import psycopg
@@ -12,7 +14,9 @@ from services.servicekit.crypto import (
     Keyring,
     Unreadable,
     box_seal,
+    canonical_mailbox,
     fingerprint,
+    fingerprints_on_record,
     normalise_email,
 )
 
@@ -76,6 +80,42 @@ def test_a_fingerprint_is_keyed_stable_and_normalised():
     assert "zoe" not in fingerprint("zoe@example.org", key)
     full_width_zoe = "\uff3a\uff2f\uff25"  # NFKC folds full-width letters to ASCII
     assert normalise_email(f"{full_width_zoe}@example.org") == "zoe@example.org"
+    assert fingerprint("zoe@example.org", key).startswith("fp:v2:platform-1:")
+
+
+@pytest.mark.parametrize("spelling", [
+    "seller@gmail.com", "Seller@GMAIL.com", "seller+again@gmail.com", '"seller"@gmail.com',
+    "sel.ler@gmail.com", "s.e.l.l.e.r+x@googlemail.com", "seller@gmail.com.",
+])
+def test_r2_every_spelling_of_one_mailbox_has_one_fingerprint(spelling):
+    """Each of these registered again, under v1, a seller excluded as seller@gmail.com."""
+    key = os.urandom(32)
+    assert canonical_mailbox(spelling) == "seller@gmail.com"
+    assert fingerprint(spelling, key) == fingerprint("seller@gmail.com", key)
+
+
+def test_r2_the_mailbox_keeps_what_tells_two_people_apart():
+    assert canonical_mailbox("zoe@bücher.de") == canonical_mailbox("ZOE@xn--bcher-kva.de")
+    assert canonical_mailbox("zoe@bücher.de") == "zoe@xn--bcher-kva.de"
+    assert canonical_mailbox("a.na@example.org") == "a.na@example.org"  # dots: Gmail's rule
+    assert canonical_mailbox("ana@example.org") != canonical_mailbox("ann@example.org")
+    assert canonical_mailbox("+tag@example.org") == "+tag@example.org"  # no address left
+    assert canonical_mailbox('"a\\"b"@x.org') == 'a"b@x.org'
+
+
+def test_r2_registration_checks_the_v1_fingerprints_members_were_excluded_under():
+    """Members registered before v2 are on record (and excluded) under v1, of the
+    spelling they gave: their erased address cannot be fingerprinted again."""
+    key = os.urandom(32)
+
+    def v1(email: str) -> str:  # the fingerprint before v2, exactly
+        digest = hmac.new(key, normalise_email(email).encode("utf-8"), hashlib.sha256)
+        return f"fp:v1:platform-1:{digest.hexdigest()}"
+
+    spelling = "Sel.Ler+again@gmail.com"
+    assert set(fingerprints_on_record(spelling, key)) == {
+        fingerprint(spelling, key), v1(spelling), v1("seller@gmail.com")}
+    assert fingerprints_on_record(spelling, key)[0] == fingerprint(spelling, key)
 
 
 def test_an_erasure_meeting_a_key_being_created_destroys_it(conn, keyring, database_url):
