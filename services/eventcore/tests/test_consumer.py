@@ -5,12 +5,16 @@ from __future__ import annotations
 import uuid
 
 import eventlet
+import psycopg
 import pytest
 from kafka import KafkaAdminClient
 from kafka.structs import TopicPartition
+from nameko.rpc import rpc
+from nameko.standalone.rpc import ClusterRpcProxy
 
 from contracts import envelope
-from services.eventcore.testing import wait_until
+from services.eventcore.consumer import DomainEventHandler
+from services.eventcore.testing import read_topic, wait_until
 from services.eventcore.tests.conftest import ProjectingService
 from services.eventcore.tests.factories import held_cloud_event, held_v1_cloud_event
 
@@ -211,3 +215,95 @@ def test_an_action_on_commit_runs_after_the_handlers_commit_and_never_after_a_fa
     wait_until(lambda: ProjectingService.seen_after_commit, what="the action on commit")
     harness.dead_letters(1)  # the failing one, after all its attempts
     assert ProjectingService.seen_after_commit == [(pair, 1)]
+
+
+class _WithSlowRpc(ProjectingService):
+    """The harness's service with an RPC still running when it is asked to stop."""
+
+    name = f"projecting_rpc_{uuid.uuid4().hex[:6]}"
+
+    @rpc
+    def slow(self) -> str:
+        eventlet.sleep(3)
+        return "done"
+
+
+def test_a_stopping_service_takes_up_no_record_and_commits_no_offset_past_its_handling(
+        harness, settings, container_factory):
+    """nameko stops the entrypoints first and this shared consumer last, once the
+    running workers are done: polling on in between, the records found no handler,
+    passed as ignored and had their offsets committed (review: 1 event handled, offset
+    11 committed; ten events lost for the group)."""
+    config = harness.container.config
+    harness.container.stop()
+    container = container_factory(_WithSlowRpc, config)
+    container.start()
+    pair = str(uuid.uuid4())
+    harness.send(envelope.encode(held_cloud_event(pair, version=1, minutes=60)), pair.encode(),
+                 partition=0)
+    wait_until(lambda: harness.projection().get(pair), what="the first event")
+
+    def call() -> str:
+        with ClusterRpcProxy(config) as proxy:
+            return proxy[_WithSlowRpc.name].slow()
+
+    running = eventlet.spawn(call)
+    eventlet.sleep(0.5)
+    stopping = eventlet.spawn(container.stop)
+    eventlet.sleep(0.5)
+    for version in range(2, 12):  # arriving while the RPC worker finishes
+        harness.send(envelope.encode(held_cloud_event(pair, version=version, minutes=60)),
+                     pair.encode(), partition=0)
+    stopping.wait()
+    assert running.wait() == "done"
+    handled = harness.projection()[pair][0]
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    try:
+        offsets = admin.list_group_offsets(harness.group)[harness.group]
+    finally:
+        admin.close()
+    assert offsets[TopicPartition(harness.topic, 0)].offset == handled == 1
+
+    again = container_factory(ProjectingService, config)
+    again.start()
+    wait_until(lambda: harness.projection()[pair] == (11, 660),
+               what="the ten events, handled by the next start")
+
+
+def test_a_database_that_dropped_its_connections_delays_events_never_dead_letters_them(
+        harness, database_url, settings):
+    """Its pooled connections dead (PostgreSQL restarted, backends terminated), each
+    attempt failed and the third dead-lettered a healthy event; the aggregate's next
+    events were then applied without it. Not the event's fault: no attempt counts."""
+    pair = str(uuid.uuid4())
+    harness.send(envelope.encode(held_cloud_event(pair, version=1, minutes=60)), pair.encode())
+    wait_until(lambda: harness.projection().get(pair) == (1, 60), what="the first event")
+    handler = next(e for e in harness.container.entrypoints
+                   if isinstance(e, DomainEventHandler))
+    pool = handler.pools.get(database_url)._pool
+    held = [pool.getconn() for _ in range(4)]  # four connections in the pool, all idle
+    for conn in held:
+        pool.putconn(conn)
+    database = psycopg.conninfo.conninfo_to_dict(database_url)["dbname"]
+    with psycopg.connect(settings.database_url("postgres"), autocommit=True) as admin:
+        assert admin.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                             "WHERE datname = %s AND pid <> pg_backend_pid()",
+                             (database,)).fetchone()[0] >= 4
+    for version, minutes in ((2, 30), (3, 90)):
+        harness.send(envelope.encode(held_cloud_event(pair, version=version, minutes=minutes)),
+                     pair.encode())
+    wait_until(lambda: harness.projection().get(pair) == (3, 180), timeout=30,
+               what="both events, in order, once the pool has live connections")
+    assert read_topic(settings, f"{harness.group}.dead-letter", until=lambda records: False,
+                      timeout=5) == [], "nothing dead-lettered"
+
+
+def test_a_message_nested_too_deep_to_decode_is_dead_lettered_and_the_next_processed(harness):
+    """json.loads raises RecursionError on it, which killed the consumer's thread,
+    and so the container, on every restart again."""
+    pair = str(uuid.uuid4())
+    harness.send(b"[" * 100_000, key=pair.encode())
+    harness.send(envelope.encode(held_cloud_event(pair, version=1, minutes=75)), pair.encode())
+    wait_until(lambda: harness.projection().get(pair) == (1, 75), what="the next message")
+    (dead,) = harness.dead_letters(1)
+    assert dict(dead.headers)["dead-letter-kind"] == b"undecodable"
