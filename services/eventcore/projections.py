@@ -18,8 +18,9 @@ partition), which is all a projection may rely on.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Container, Iterable, Iterator
 from typing import Protocol
+from uuid import UUID
 
 import psycopg
 from kafka import KafkaConsumer
@@ -67,14 +68,26 @@ def store_events(conn: psycopg.Connection, store: EventStore) -> Iterator[Domain
         yield DomainEvent.from_recorded(store.context, recorded)
 
 
+def handled_events(conn: psycopg.Connection) -> set[UUID]:
+    """The ids of the events this service's consumers have handled (their marks in
+    ``processed_events``, which are never pruned; one database per service)."""
+    return {row[0] for row in conn.execute("SELECT DISTINCT event_id FROM processed_events")}
+
+
 def topic_events(
-    bootstrap: str, topic: str, catalogue: Catalogue, poll_ms: int = 500
+    bootstrap: str, topic: str, catalogue: Catalogue, poll_ms: int = 500,
+    handled: Container[UUID] | None = None,
 ) -> Iterator[DomainEvent]:
     """Every event on ``topic`` up to its end offsets when called, each partition in
     its order, each event once: a topic may hold an event twice (the relay resends what it
     had sent when it crashed; a dead letter is replayed), and a rebuild applies it
     once, as the live consumers' idempotency does. What cannot be decoded is
-    skipped (the live consumer dead-letters it)."""
+    skipped (the live consumer dead-letters it).
+
+    ``handled`` (``handled_events``): only the events the live consumers handled.
+    One published while they were stopped is theirs to handle when they start, with
+    its mark; replayed here too, it was applied twice (found by review: a pair's
+    minutes counted twice after a rebuild and a restart)."""
     from services.eventcore.consumer import decode
 
     consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
@@ -89,9 +102,11 @@ def topic_events(
                 event = decode(record.value, catalogue)
             except (ValueError, TypeError, KeyError):
                 continue
-            if event.event_id not in seen:
-                seen.add(event.event_id)
-                yield event
+            if event.event_id in seen or (handled is not None
+                                           and event.event_id not in handled):
+                continue
+            seen.add(event.event_id)
+            yield event
     finally:
         consumer.close()
 

@@ -9,7 +9,9 @@ A service lists what to rebuild in ``services.<context>.storage.projections``:
 
 Run it with the service's consumers stopped (``make down`` then only the servers):
 an event consumed live while the topic is replayed could otherwise be applied
-twice by a projection that counts.
+twice by a projection that counts. A foreign event is replayed only if the
+service's consumers had handled it (its mark in ``processed_events``): one
+published while they were stopped is applied by them when they start, once.
 """
 
 from __future__ import annotations
@@ -45,10 +47,11 @@ def rebuild_all(
     for projection in own:
         count = projections.rebuild(conn, projection, store)
         done.append(Rebuilt(type(projection).__name__, f"{context} store", count))
+    handled = projections.handled_events(conn) if foreign else None
     for source, listed in foreign.items():
         for projection in listed:
             events = projections.topic_events(conf.kafka_bootstrap, conf.topic(source),
-                                              catalogue)
+                                              catalogue, handled=handled)
             count = projections.rebuild(conn, projection, events)
             done.append(Rebuilt(type(projection).__name__, conf.topic(source), count))
     return done
