@@ -149,10 +149,12 @@ def charter_view(conn: psycopg.Connection, version: CharterVersion) -> dict[str,
 def register_member(uow: UnitOfWork, keyring: Keyring, now: datetime, actor: Actor,
                     payload: dict[str, Any]) -> dict[str, Any]:
     organisation_id = actor.as_admin()
-    identity = fingerprint(payload["email"])
+    on_record = fingerprints_on_record(payload["email"])
     # R2: under any spelling of her mailbox, and any fingerprint she was excluded under.
-    refuse_excluded(identity, queries.fingerprint_excluded(
-        uow.conn, *fingerprints_on_record(payload["email"])))
+    refuse_excluded(on_record[0], queries.fingerprint_excluded(uow.conn, *on_record))
+    # One person, one fingerprint: someone registered before v2 keeps her v1 one, so
+    # that an exclusion under either reaches all her memberships (identity, matching).
+    identity = queries.fingerprint_in_use(uow.conn, on_record) or fingerprint(payload["email"])
     if not queries.claim_registration(uow.conn, organisation_id, payload["role"], identity):
         raise Conflict(f"This person is already registered as {payload['role']} in this "
                        "organisation.", field="email")

@@ -3,6 +3,7 @@ an id of another organisation reads exactly like an id that does not exist."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import psycopg
@@ -70,6 +71,14 @@ def fingerprint_excluded(conn: psycopg.Connection, *fingerprints: str) -> bool:
     is excluded."""
     return conn.execute("SELECT 1 FROM excluded_identities WHERE fingerprint = ANY(%s)",
                         (list(fingerprints),)).fetchone() is not None
+
+
+def fingerprint_in_use(conn: psycopg.Connection, fingerprints: Sequence[str]) -> str | None:
+    """Which of one person's ``fingerprints`` her earliest membership is on record
+    under, if she has one (``crypto.fingerprints_on_record``)."""
+    row = conn.execute("SELECT fingerprint FROM members WHERE fingerprint = ANY(%s) "
+                       "ORDER BY registered_at LIMIT 1", (list(fingerprints),)).fetchone()
+    return row[0] if row else None
 
 
 def exclusion(conn: psycopg.Connection, fingerprint: str) -> dict[str, Any] | None:
