@@ -20,7 +20,6 @@ own database wrapped by the platform's master secret, and never leave it.
 from __future__ import annotations
 
 import base64
-import contextlib
 import hashlib
 import hmac
 import os
@@ -231,8 +230,8 @@ def canonical_mailbox(email: str) -> str:
 
     - a quoted local part (``"ana"@x.org`` is ``ana@x.org``, RFC 5321);
     - a sub-address (``ana+again@x.org`` reaches ``ana@x.org``);
-    - an internationalised domain (``bücher.de`` is ``xn--bcher-kva.de``), and a
-      trailing dot;
+    - an internationalised domain in its ASCII form (``xn--bcher-kva.de`` is
+      ``bücher.de``), and a trailing dot;
     - Gmail's dots (``a.na@gmail.com`` is ``ana@gmail.com``) and its
       ``googlemail.com`` alias.
     """
@@ -240,9 +239,7 @@ def canonical_mailbox(email: str) -> str:
     local, at, domain = text.rpartition("@")
     if not at or not local:
         return text
-    domain = domain.rstrip(".")
-    with contextlib.suppress(UnicodeError):  # not a name IDNA encodes: kept as written
-        domain = domain.encode("idna").decode("ascii")
+    domain = ".".join(_unicode_label(label) for label in domain.rstrip(".").split("."))
     if len(local) >= 2 and local[0] == local[-1] == '"':
         local = re.sub(r"\\(.)", r"\1", local[1:-1])
     base, plus, _tag = local.partition("+")
@@ -251,6 +248,18 @@ def canonical_mailbox(email: str) -> str:
     if domain in _DOTLESS_DOMAINS:
         local, domain = local.replace(".", ""), "gmail.com"
     return f"{local}@{domain}"
+
+
+def _unicode_label(label: str) -> str:
+    """An ``xn--`` label as the Unicode it spells. Decoded, not encoded: encoding
+    goes through IDNA 2003's mapping, which makes ``straße`` ``strasse``, another
+    domain, and leaves ``xn--strae-oqa`` apart from the ``straße`` it spells."""
+    if not label.startswith("xn--"):
+        return label
+    try:
+        return normalise_email(label[4:].encode("ascii").decode("punycode"))
+    except UnicodeError:
+        return label
 
 
 def fingerprint(email: str, key: bytes | None = None) -> str:
