@@ -202,6 +202,8 @@ class KafkaEventConsumer(SharedExtension, ProviderCollector):
         self._subscribe()
         while not self._stopping:
             try:
+                if self._consumer is None:  # a re-subscription failed (broker away)
+                    self._subscribe()
                 self._poll_once()
                 self._check_membership()
             except KafkaError as exc:
@@ -215,8 +217,9 @@ class KafkaEventConsumer(SharedExtension, ProviderCollector):
                 eventlet.sleep(1.0)
             except Exception:
                 # A fault nobody foresaw: the records not handled are read again (a
-                # stalled partition shows in the lag gauge and its alert), where a dead
-                # thread would kill the container, and on every restart again.
+                # stalled partition shows in the lag gauge, reported on every pass,
+                # and its alert), where a dead thread would kill the container, and
+                # on every restart again.
                 log.exception("group %s: unexpected error; polling again in 1 s", self.group)
                 eventlet.sleep(1.0)
 
@@ -276,6 +279,8 @@ class KafkaEventConsumer(SharedExtension, ProviderCollector):
             # everything not handled again, in order.
             for tp, offset in pending.items():
                 self._consumer.seek(tp, offset)
+                self._processed[tp] = offset  # its lag counts from there, even at first
+            self._report_lag()  # the lag grows while a partition is stuck: say so
             raise
         if not batch or time.monotonic() - self._last_commit >= COMMIT_INTERVAL:
             self.commit_handled()

@@ -18,12 +18,14 @@ partition), which is all a projection may rely on.
 
 from __future__ import annotations
 
-from collections.abc import Container, Iterable, Iterator
-from typing import Protocol
+from collections.abc import Container, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
 from uuid import UUID
 
 import psycopg
-from kafka import KafkaConsumer
+from kafka import KafkaAdminClient, KafkaConsumer
+from kafka.structs import TopicPartition
 from psycopg import sql
 
 from services.eventcore import topics
@@ -68,15 +70,35 @@ def store_events(conn: psycopg.Connection, store: EventStore) -> Iterator[Domain
         yield DomainEvent.from_recorded(store.context, recorded)
 
 
-def handled_events(conn: psycopg.Connection) -> set[UUID]:
-    """The ids of the events this service's consumers have handled (their marks in
-    ``processed_events``, which are never pruned; one database per service)."""
-    return {row[0] for row in conn.execute("SELECT DISTINCT event_id FROM processed_events")}
+@dataclass(frozen=True)
+class Consumed:
+    """How far a service's consumers got: the offsets their group committed, and
+    the events they marked handled (``processed_events``, never pruned; one
+    database per service), which includes those handled since the last commit."""
+
+    offsets: Mapping[TopicPartition, int]
+    handled: Container[UUID]
+
+    def includes(self, record: Any, event: DomainEvent) -> bool:
+        committed = self.offsets.get(TopicPartition(record.topic, record.partition), 0)
+        return record.offset < committed or event.event_id in self.handled
+
+
+def consumed_by(conn: psycopg.Connection, bootstrap: str, group: str) -> Consumed:
+    """What the service whose database ``conn`` is, consuming as ``group``, got to."""
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    try:
+        committed = admin.list_group_offsets(group).get(group, {})
+    finally:
+        admin.close()
+    offsets = {tp: meta.offset for tp, meta in committed.items() if meta.offset >= 0}
+    handled = {row[0] for row in conn.execute("SELECT DISTINCT event_id FROM processed_events")}
+    return Consumed(offsets, handled)
 
 
 def topic_events(
     bootstrap: str, topic: str, catalogue: Catalogue, poll_ms: int = 500,
-    handled: Container[UUID] | None = None,
+    consumed: Consumed | None = None,
 ) -> Iterator[DomainEvent]:
     """Every event on ``topic`` up to its end offsets when called, each partition in
     its order, each event once: a topic may hold an event twice (the relay resends what it
@@ -84,10 +106,11 @@ def topic_events(
     once, as the live consumers' idempotency does. What cannot be decoded is
     skipped (the live consumer dead-letters it).
 
-    ``handled`` (``handled_events``): only the events the live consumers handled.
-    One published while they were stopped is theirs to handle when they start, with
-    its mark; replayed here too, it was applied twice (found by review: a pair's
-    minutes counted twice after a rebuild and a restart)."""
+    ``consumed`` (``consumed_by``): only what the consumers got to, before their
+    committed offsets (a projection new to them is filled from there) or marked
+    since. What came after is theirs to handle when they start; replayed here too,
+    it was applied twice (review: a pair's minutes counted twice after a rebuild
+    and a restart)."""
     from services.eventcore.consumer import decode
 
     consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
@@ -100,10 +123,10 @@ def topic_events(
         for record in topics.read_until(consumer, ends, poll_ms):
             try:
                 event = decode(record.value, catalogue)
-            except (ValueError, TypeError, KeyError):
+            except (ValueError, TypeError, KeyError, RecursionError):
                 continue
-            if event.event_id in seen or (handled is not None
-                                           and event.event_id not in handled):
+            if event.event_id in seen or (consumed is not None
+                                           and not consumed.includes(record, event)):
                 continue
             seen.add(event.event_id)
             yield event

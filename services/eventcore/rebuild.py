@@ -10,8 +10,9 @@ A service lists what to rebuild in ``services.<context>.storage.projections``:
 Run it with the service's consumers stopped (``make down`` then only the servers):
 an event consumed live while the topic is replayed could otherwise be applied
 twice by a projection that counts. A foreign event is replayed only if the
-service's consumers had handled it (its mark in ``processed_events``): one
-published while they were stopped is applied by them when they start, once.
+service's consumers got to it (before their group's committed offset, or marked
+handled in ``processed_events`` since): one published while they were stopped is
+applied by them when they start, once.
 """
 
 from __future__ import annotations
@@ -40,18 +41,21 @@ class Rebuilt:
 def rebuild_all(
     conn: psycopg.Connection, context: str, own: Sequence[Projection],
     foreign: Mapping[str, Sequence[Projection]], conf: settings.Settings,
+    group: str | None = None,
 ) -> list[Rebuilt]:
-    """Everything in the caller's transaction; commit to swap the new tables in."""
+    """Everything in the caller's transaction; commit to swap the new tables in.
+    ``group``: the service's consumer group (its name, the context's, by default)."""
     done = []
     store = EventStore(context, catalogue)
     for projection in own:
         count = projections.rebuild(conn, projection, store)
         done.append(Rebuilt(type(projection).__name__, f"{context} store", count))
-    handled = projections.handled_events(conn) if foreign else None
+    consumed = (projections.consumed_by(conn, conf.kafka_bootstrap, group or context)
+                if foreign else None)
     for source, listed in foreign.items():
         for projection in listed:
             events = projections.topic_events(conf.kafka_bootstrap, conf.topic(source),
-                                              catalogue, handled=handled)
+                                              catalogue, consumed=consumed)
             count = projections.rebuild(conn, projection, events)
             done.append(Rebuilt(type(projection).__name__, conf.topic(source), count))
     return done

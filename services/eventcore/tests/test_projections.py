@@ -74,8 +74,9 @@ def test_a_rebuild_from_a_topic_leaves_what_came_while_consumers_were_down_to_th
     harness.container.stop()
     harness.send(envelope.encode(held_cloud_event(pair, version=2, minutes=30)), pair.encode())
     with psycopg.connect(database_url) as conn:
+        consumed = projections.consumed_by(conn, settings.kafka_bootstrap, harness.group)
         events = projections.topic_events(settings.kafka_bootstrap, harness.topic, catalogue,
-                                          handled=projections.handled_events(conn))
+                                          consumed=consumed)
         assert projections.rebuild(conn, HeldSessions(), events) == 1
         conn.commit()
     assert harness.projection()[pair] == (1, 60), "equal to the live one"
