@@ -319,13 +319,7 @@ class ApiEntrypoint(HttpRequestHandler):
         acting = None
         if self.info.acting_member_header:
             acting = _canonical_id(request.headers.get(self.info.acting_member_header) or None)
-        try:
-            raw_query = {k: v if len(v) > 1 else v[0] for k, v in request.args.lists()}
-        except UnicodeDecodeError:
-            # Raw bytes that are not UTF-8 (a percent-encoded %ff is decoded, and
-            # refused by the schema): werkzeug cannot read the query at all.
-            raise _Refused(400, "malformed_query", "The query string is not UTF-8.",
-                           [{"field": "_query", "message": "Not UTF-8."}]) from None
+        raw_query = self._query(request) if route.query is not None else {}
         raw_body = self._json_body(request) if route.body is not None else None
         return ApiCall(
             route=route, request_id=request_id, ids=ids, credential=credential,
@@ -334,6 +328,16 @@ class ApiEntrypoint(HttpRequestHandler):
             body_schema=self._schema(route.body) if route.body is not None else None,
             headers=dict(request.headers),
         )
+
+    @staticmethod
+    def _query(request: Request) -> dict[str, Any]:
+        try:
+            return {k: v if len(v) > 1 else v[0] for k, v in request.args.lists()}
+        except UnicodeDecodeError:
+            # Raw bytes that are not UTF-8 (a percent-encoded %ff stays the text
+            # "%FF", for the schema to refuse): werkzeug cannot read the query at all.
+            raise _Refused(400, "malformed_query", "The query string is not UTF-8.",
+                           [{"field": "_query", "message": "Not UTF-8."}]) from None
 
     @staticmethod
     def _json_body(request: Request) -> Any:
@@ -537,7 +541,8 @@ def openapi_document(routes: Sequence[Route], info: ApiInfo) -> dict[str, Any]:
             errors.update({"401": "Missing or invalid credential.",
                            "403": "The acting party may not do this."})
         if route.body is not None or route.query is not None:
-            errors.update({"400": "The body is not JSON.",
+            errors.update({"400": "The body is not JSON, or no text, or nested too deeply; "
+                                  "or the query is not UTF-8.",
                            "413": "The body is too large.",
                            "422": "A field is invalid (named in errors)."})
         if route.method != "GET":

@@ -39,8 +39,12 @@ def rule_of(schema: Schema, messages: Any) -> str | None:
     minutes does, and the refusal names R6 either way."""
     if not isinstance(messages, Mapping) or not messages:
         return None
-    rules = {schema.fields[name].metadata.get(RULE) if name in schema.fields else None
-             for name in messages}
+    rules = set()
+    for name, texts in messages.items():
+        field = schema.fields.get(name)
+        missing = field is not None and texts == [field.error_messages["required"]]
+        # A field left out is a malformed request, not a value the rule refuses.
+        rules.add(None if field is None or missing else field.metadata.get(RULE))
     return rules.pop() if len(rules) == 1 else None
 
 
