@@ -141,6 +141,29 @@ def test_an_exclusion_recorded_under_a_v1_fingerprint_still_bars_her(org, new_or
     assert answer.status == 422 and answer.problem["rule"] == "R2"
 
 
+def test_a_person_on_record_under_v1_keeps_it_so_one_exclusion_reaches_all_of_her(
+        org, new_organisation):
+    """Registered before v2 in one organisation, and after it in another, she had two
+    fingerprints: an exclusion under her v1 one left the other membership active."""
+    email = f"ana.{uuid.uuid4().hex[:8]}@example.org"
+    first = org.ready_member("mentor", email=email)
+    v1 = "fp:v1:platform-1:" + hmac.new(secrets.load("fingerprint"),
+                                        normalise_email(email).encode("utf-8"),
+                                        hashlib.sha256).hexdigest()
+    with identity_database() as conn:  # her row as a registration before v2 left it
+        conn.execute("UPDATE members SET fingerprint = %s WHERE member_id = %s", (v1, first))
+    elsewhere = new_organisation()
+    second = elsewhere.ready_member("mentee", email=email.upper())
+    with identity_database() as conn:
+        (kept,) = conn.execute("SELECT fingerprint FROM members WHERE member_id = %s",
+                               (second,)).fetchone()
+    assert kept == v1, "one person, one fingerprint"
+    publish_exclusion(first, email, org.organisation_id, identity=v1)
+    assert wait_until(
+        lambda: elsewhere.as_member(second).get(f"/v1/members/{second}").status == 403,
+        timeout=20, what="her other membership refused too")
+
+
 def test_a_member_cannot_slip_into_an_excluded_identity_by_changing_her_email(org, excluded):
     """The e-mail is the identity R2 bars: it is fixed at registration."""
     _, email = excluded
