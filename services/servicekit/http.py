@@ -357,16 +357,9 @@ class ApiEntrypoint(HttpRequestHandler):
         except RecursionError:  # arrays nested thousands deep: JSON, but not ours to parse
             raise _Refused(400, "malformed_body", "The body nests too deeply.",
                            [{"field": "_body", "message": "Nested too deeply."}]) from None
-        if _depth(body) > MAX_DEPTH:
-            raise _Refused(400, "malformed_body", f"The body nests deeper than {MAX_DEPTH} levels.",
-                           [{"field": "_body", "message": "Nested too deeply."}])
-        where = _lone_surrogate(body)
-        if where is not None:
-            # Valid JSON (``"\ud800"``), but no text: it cannot be encoded, so sealing
-            # or storing it would fail deep in a service (I-JSON, RFC 7493, refuses it).
-            raise _Refused(400, "malformed_body", f"{where} holds a lone surrogate "
-                           "(\\ud800-\\udfff), which is not a character.",
-                           [{"field": where, "message": "Not Unicode text."}])
+        refused = _unreadable(body)
+        if refused is not None:
+            raise refused
         return body
 
     def _run(self, call: ApiCall) -> Response:
@@ -405,23 +398,16 @@ def _canonical_id(value: str | None) -> str | None:
         return value
 
 
-def _depth(body: Any) -> int:
-    """How deep arrays and objects nest (a scalar: 0), counted without recursion."""
-    deepest = 0
-    pending: list[tuple[int, Any]] = [(0, body)]
-    while pending:
-        level, value = pending.pop()
-        if isinstance(value, dict):
-            value = list(value.values())
-        if isinstance(value, list):
-            deepest = max(deepest, level + 1)
-            pending.extend((level + 1, item) for item in value)
-    return deepest
+def _unreadable(body: Any) -> _Refused | None:
+    """What no schema can see in a parsed body, in one walk (a loop: no recursion to
+    overflow), or ``None``:
 
-
-def _lone_surrogate(body: Any) -> str | None:
-    """The dotted path (``contracts.errors.flatten``'s) of the first string, key or
-    value, that holds a lone surrogate, or ``None``."""
+    - nesting past ``MAX_DEPTH``;
+    - a lone surrogate (``"\\ud800"``) in a key or a string: valid JSON, but no
+      text. It cannot be encoded, so sealing it (R8) or storing it failed deep in a
+      service, a 500; I-JSON (RFC 7493) refuses it too. Named by its dotted path,
+      as ``contracts.errors.flatten`` names fields.
+    """
 
     def broken(text: str) -> bool:
         try:
@@ -430,12 +416,15 @@ def _lone_surrogate(body: Any) -> str | None:
             return True
         return False
 
-    pending: list[tuple[str, Any]] = [("", body)]
+    pending: list[tuple[str, int, Any]] = [("", 0, body)]
     while pending:
-        path, value = pending.pop()
+        path, depth, value = pending.pop()
         if isinstance(value, str):
             if broken(value):
-                return path or "_body"
+                where = path or "_body"
+                return _Refused(400, "malformed_body", f"{where} holds a lone surrogate "
+                                "(\\ud800-\\udfff), which is not a character.",
+                                [{"field": where, "message": "Not Unicode text."}])
             continue
         if isinstance(value, dict):
             items: Any = value.items()
@@ -443,13 +432,18 @@ def _lone_surrogate(body: Any) -> str | None:
             items = enumerate(value)
         else:
             continue
+        if depth + 1 > MAX_DEPTH:
+            return _Refused(400, "malformed_body",
+                            f"The body nests deeper than {MAX_DEPTH} levels.",
+                            [{"field": "_body", "message": "Nested too deeply."}])
         inner = []
         for key, item in items:
             name = str(key).encode("utf-8", "backslashreplace").decode("utf-8")
             where = f"{path}.{name}" if path else name
+            inner.append((where, depth + 1, item))
             if isinstance(key, str) and broken(key):
-                return where
-            inner.append((where, item))
+                inner = [(where, depth + 1, key)]  # the key itself is what is refused
+                break
         pending.extend(reversed(inner))  # depth first, in the body's order
     return None
 

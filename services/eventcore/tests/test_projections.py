@@ -75,6 +75,16 @@ def test_a_rebuild_from_a_topic_leaves_what_came_while_consumers_were_down_to_th
     harness.send(envelope.encode(held_cloud_event(pair, version=2, minutes=30)), pair.encode())
     with psycopg.connect(database_url) as conn:
         consumed = projections.consumed_by(conn, settings.kafka_bootstrap, harness.group)
+
+        def replayed(seen: projections.Consumed) -> list[int]:
+            return [e.stream_version for e in projections.topic_events(
+                settings.kafka_bootstrap, harness.topic, catalogue, consumed=seen)]
+
+        # Each of the two says the first event was got to: the offset committed at
+        # stop (what fills a projection new to the consumers, which has no marks),
+        # and its mark (what was handled after the last commit, before a crash).
+        assert replayed(projections.Consumed(consumed.offsets, handled=set())) == [1]
+        assert replayed(projections.Consumed({}, consumed.handled)) == [1]
         events = projections.topic_events(settings.kafka_bootstrap, harness.topic, catalogue,
                                           consumed=consumed)
         assert projections.rebuild(conn, HeldSessions(), events) == 1
