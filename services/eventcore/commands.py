@@ -27,39 +27,99 @@ A redelivery answers with a refusal that says the request was carried out
 (``servicekit.rpc`` makes it a 409 naming it), not with the first answer: the
 caller of the first delivery has that one unless the process died between commit
 and reply, and then the caller (the gateway) may have given up waiting already.
-Keeping answers for redeliveries would also keep on disk what must never be kept
-there: an API key is shown once and stored hashed, a registration answers the
-member's personal data (sealed everywhere else, and shredded on erasure).
 Marks older than ``KEEP_DAYS`` are pruned at start: RabbitMQ keeps an unacked
 message while its service is down, never for weeks.
+
+**A keyed command is applied once, however often its caller sends it.** A
+partner whose request timed out cannot know whether it was carried out; it sends
+it again with the same ``Idempotency-Key`` (``servicekit.http``), which travels
+in the call's context data (``IDEMPOTENCY_KEY``):
+
+- the command id is then the key, within its caller's scope (``scope_of``: the
+  organisation, for the gateway's calls), so every sending of the request is one
+  command; the mark also keeps a hash of what was asked (the method and all its
+  arguments, the acting party included);
+- the answer is kept with the mark before it is sent (``handle_result``); a
+  request sent again with the key decides nothing afresh, and its
+  :class:`CommandAlreadyApplied` carries that answer, which ``servicekit.rpc``
+  gives as the answer;
+- the same key with another request is :class:`IdempotencyKeyReused`, and
+  changes nothing;
+- a command whose answer must never be on disk (an API key is shown once, and
+  stored hashed) is declared ``keeps_reply=False``: sent again, it is refused as
+  carried out, like a redelivery. So is a keyed command whose process died
+  between its commit and keeping the answer.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg
+from psycopg.types.json import Jsonb
 
 from services.eventcore.replies import Rpc
 
 #: The worker's context-data key the command id travels under.
 COMMAND_ID = "command_id"
 
+#: The context-data key of the caller's idempotency key (nameko propagates a
+#: caller's context data with its calls).
+IDEMPOTENCY_KEY = "idempotency_key"
+
 #: Days a mark is kept (a redelivery comes when the service restarts).
 KEEP_DAYS = 30
 
 
-class CommandAlreadyApplied(Exception):
-    """This very call was applied by an earlier delivery: nothing was decided again."""
+@dataclass(frozen=True)
+class Command:
+    """The command a worker applies: its id and, when the caller keyed it, the hash
+    of what was asked and whether its answer may be kept."""
 
-    def __init__(self, command_id: str) -> None:
-        super().__init__(f"command {command_id} was already applied")
-        self.command_id = command_id
+    id: str
+    request_sha256: str | None = None
+    keeps_reply: bool = True
+
+    @property
+    def keyed(self) -> bool:
+        return self.request_sha256 is not None
+
+
+class CommandAlreadyApplied(Exception):
+    """This very command was applied by an earlier call: nothing was decided again.
+    ``reply`` is ``(what it answered,)`` when that answer was kept, else ``None``."""
+
+    def __init__(self, command: Command, reply: tuple[Any] | None = None) -> None:
+        super().__init__(f"command {command.id} was already applied")
+        self.command_id = command.id
+        self.keyed = command.keyed
+        self.keeps_reply = command.keeps_reply
+        self.reply = reply
+
+
+class IdempotencyKeyReused(Exception):
+    """The caller's idempotency key names a command that asked something else."""
+
+    def __init__(self, command: Command) -> None:
+        super().__init__(f"command {command.id} was applied to another request")
+        self.command_id = command.id
 
 
 class CommandRpc(Rpc):
-    """``@rpc`` whose workers know their command id (see the module); its replies
+    """``@rpc`` whose workers know their command (see the module); its replies
     as every RPC reply of the platform (``eventcore.replies``)."""
+
+    def __init__(self, *args: Any, keeps_reply: bool = True, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.keeps_reply = keeps_reply
+        # worker -> keeping of its answer, once its unit of work committed the mark
+        self._keepers: weakref.WeakKeyDictionary[Any, Callable[[Any], None]] = \
+            weakref.WeakKeyDictionary()
 
     def unpack_message_headers(self, message: Any) -> dict[str, Any]:
         context_data = super().unpack_message_headers(message)
@@ -67,35 +127,80 @@ class CommandRpc(Rpc):
         context_data[COMMAND_ID] = message.properties.get("correlation_id")
         return context_data
 
-    @staticmethod
-    def command_id(worker_ctx: Any) -> str | None:
-        """The id of the call this worker runs (the units of work ask it)."""
+    def scope_of(self, worker_ctx: Any) -> str:
+        """Whose keys a caller's key is one of. Here one scope for the service;
+        ``servicekit.rpc`` makes it the calling organisation's."""
+        return ""
+
+    def command(self, worker_ctx: Any) -> Command | None:
+        """The command this worker applies (the units of work ask it)."""
+        key = worker_ctx.context_data.get(IDEMPOTENCY_KEY)
+        if key:
+            scope = self.scope_of(worker_ctx)
+            asked = [self.method_name, list(worker_ctx.args), worker_ctx.kwargs]
+            return Command(id="key:" + _sha256([scope, str(key)]),
+                           request_sha256=_sha256(asked), keeps_reply=self.keeps_reply)
         value = worker_ctx.context_data.get(COMMAND_ID)
-        return str(value) if value else None
+        return Command(str(value)) if value else None
+
+    def keep_reply(self, worker_ctx: Any, keep: Callable[[Any], None]) -> None:
+        """The unit of work that committed a keyed command's mark: ``keep(answer)``
+        is to run once the worker has its answer, before it is sent."""
+        if self.keeps_reply:
+            self._keepers[worker_ctx] = keep
+
+    def handle_result(self, message: Any, worker_ctx: Any, result: Any,
+                      exc_info: Any) -> tuple[Any, Any]:
+        keep = self._keepers.pop(worker_ctx, None)
+        if keep is not None and exc_info is None:
+            keep(result)  # first: a retry that comes once this is sent finds it
+        return super().handle_result(message, worker_ctx, result, exc_info)  # type: ignore[no-any-return]
 
 
 command_rpc = CommandRpc.decorator
 
 
-def command_id_of(worker_ctx: Any) -> str | None:
-    """The command id when the worker runs a ``CommandRpc`` call, else ``None``
+def _sha256(value: Any) -> str:
+    canonical = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                           default=str)
+    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def command_of(worker_ctx: Any) -> Command | None:
+    """The command when the worker runs a ``CommandRpc`` call, else ``None``
     (Kafka handlers, queries, timers: their own idempotency, or none needed)."""
-    if isinstance(worker_ctx.entrypoint, CommandRpc):
-        return CommandRpc.command_id(worker_ctx)
+    entrypoint = worker_ctx.entrypoint
+    if isinstance(entrypoint, CommandRpc):
+        return entrypoint.command(worker_ctx)
     return None
 
 
-def mark_applied(conn: psycopg.Connection, command_id: str) -> None:
+def mark_applied(conn: psycopg.Connection, command: Command) -> None:
     """Record the command in the caller's transaction; ``CommandAlreadyApplied`` if an
-    earlier delivery committed it (a concurrent one waits on the row, then fails)."""
+    earlier call committed it (a concurrent one waits on the row, then fails), and
+    ``IdempotencyKeyReused`` if that one asked something else."""
     marked = conn.execute(
-        "INSERT INTO processed_commands (command_id) VALUES (%s) ON CONFLICT DO NOTHING",
-        (command_id,),
+        "INSERT INTO processed_commands (command_id, request_sha256) VALUES (%s, %s) "
+        "ON CONFLICT DO NOTHING",
+        (command.id, command.request_sha256),
     ).rowcount
-    if not marked:
-        raise CommandAlreadyApplied(command_id)
+    if marked:
+        return
+    row = conn.execute("SELECT request_sha256, reply FROM processed_commands "
+                       "WHERE command_id = %s", (command.id,)).fetchone()
+    if row is None:  # pruned in between: as good as applied, and nothing kept
+        raise CommandAlreadyApplied(command)
+    if command.keyed and row[0] != command.request_sha256:
+        raise IdempotencyKeyReused(command)
+    reply = row[1]
+    raise CommandAlreadyApplied(command, (reply["answer"],) if reply is not None else None)
 
 
+def keep_reply(conn: psycopg.Connection, command: Command, answer: Any) -> None:
+    """Keep a keyed command's answer beside its mark (wrapped, so that an answer of
+    ``None`` is told from no answer kept)."""
+    conn.execute("UPDATE processed_commands SET reply = %s WHERE command_id = %s",
+                 (Jsonb({"answer": answer}), command.id))
 def prune(conn: psycopg.Connection) -> None:
     conn.execute("DELETE FROM processed_commands WHERE applied_at < now() - %s * interval '1 day'",
                  (KEEP_DAYS,))

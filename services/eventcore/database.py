@@ -233,7 +233,7 @@ class _UnitsOfWork:
         self._worker_ctx = worker_ctx
         # The command this worker applies, until one of its units of work committed
         # the mark (later ones in the same worker are part of the same command).
-        self._unmarked_command = commands.command_id_of(worker_ctx)
+        self._unmarked_command = commands.command_of(worker_ctx)
 
     def _tracked(self) -> psycopg.Connection | None:
         """The Kafka handler's transaction this worker runs in, if it is one."""
@@ -252,14 +252,26 @@ class _UnitsOfWork:
             yield uow
             self._worker_ctx.entrypoint.defer_until_commit(self._worker_ctx, uow.committed)
             return
-        command_id = self._unmarked_command
+        command = self._unmarked_command
         with provider.database.transaction() as conn:
-            if command_id is not None:
-                commands.mark_applied(conn, command_id)  # first: nothing decided twice
+            if command is not None:
+                commands.mark_applied(conn, command)  # first: nothing decided twice
             uow = UnitOfWork(conn, provider.store, provider.projections, provider.hooks)
             yield uow
         self._unmarked_command = None
+        if command is not None and command.keyed:
+            self._worker_ctx.entrypoint.keep_reply(
+                self._worker_ctx, lambda answer: self._keep_reply(command, answer))
         run_committed(uow.committed)
+
+    def _keep_reply(self, command: commands.Command, answer: Any) -> None:
+        """A keyed command's answer, for its retries. Not kept (a database gone, an
+        answer that is not JSON), a retry is refused as carried out instead."""
+        try:
+            with self._provider.database.transaction() as conn:
+                commands.keep_reply(conn, command, answer)
+        except Exception:
+            log.exception("the answer of command %s was not kept", command.id)
 
     @contextmanager
     def aside(self) -> Iterator[UnitOfWork]:

@@ -127,9 +127,10 @@ def wait_until(predicate: Callable[[], Any], timeout: float = 30.0, what: str = 
 
 @contextmanager
 def rpc_deliveries(amqp_uri: str, service_name: str) -> Iterator[Callable[..., dict[str, Any]]]:
-    """``deliver(method, correlation_id, *args, **kwargs)``: one delivery of an RPC
-    call to ``service_name`` as RabbitMQ hands it over, and hands it over again on a
-    redelivery (same message, same correlation id); returns nameko's reply
+    """``deliver(method, correlation_id, *args, context=None, **kwargs)``: one delivery
+    of an RPC call to ``service_name`` as RabbitMQ hands it over, and hands it over
+    again on a redelivery (same message, same correlation id); ``context`` is the
+    caller's context data (an idempotency key); returns nameko's reply
     (``{"result": ..., "error": ...}``)."""
     exchange = get_rpc_exchange({"AMQP_URI": amqp_uri})
     reply_to = f"{service_name}-replies-{uuid.uuid4().hex[:6]}"
@@ -139,13 +140,15 @@ def rpc_deliveries(amqp_uri: str, service_name: str) -> Iterator[Callable[..., d
                                           exclusive=True, auto_delete=True))
 
         def deliver(method: str, correlation_id: str, *args: Any,
-                    **kwargs: Any) -> dict[str, Any]:
+                    context: dict[str, str] | None = None, **kwargs: Any) -> dict[str, Any]:
             with amqp.Producer() as producer:
                 producer.publish(
                     {"args": list(args), "kwargs": kwargs},
                     exchange=exchange,
                     routing_key=f"{service_name}.{method}", serializer="json",
                     reply_to=reply_to, correlation_id=correlation_id,
+                    # as nameko's proxies send a caller's context data
+                    headers={f"nameko.{k}": v for k, v in (context or {}).items()},
                 )
             reply = replies.get(timeout=30)
             reply.ack()

@@ -1,9 +1,13 @@
-"""Guarantee: a command is applied once, however often RabbitMQ delivers the call.
+"""Guarantees: a command is applied once, however often RabbitMQ delivers the call;
+and a keyed command once, however often its caller sends it.
 
 RabbitMQ redelivers an RPC message that was not acked, and nameko acks only after
 replying: a process killed between its commit and that ack gets the same call
 again on restart. These tests deliver the very same AMQP message (same
 correlation id) twice to a real nameko container, as that restart would.
+
+A partner whose request timed out sends it again, as a new call (a new
+correlation id) under the same idempotency key: those tests send such calls.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import psycopg
 import pytest
 
 from contracts import catalogue
-from services.eventcore.commands import command_rpc
+from services.eventcore.commands import IDEMPOTENCY_KEY, command_rpc
 from services.eventcore.database import UnitOfWorkProvider
 
 from .factories import session_held
@@ -50,6 +54,12 @@ class FilingService:
             FilingService.refuse_next = False
             raise RuntimeError("died after reading, before deciding")
         return self.hold(pair_id)
+
+    @command_rpc(keeps_reply=False)
+    def hold_secretly(self, pair_id: str) -> str:
+        """Its answer must never be kept on disk (as an API key shown once)."""
+        self.hold(pair_id)
+        return "a secret shown once"
 
     @command_rpc
     def hold_twice(self, pair_id: str) -> str:
@@ -129,5 +139,70 @@ def test_what_a_command_reads_aside_does_not_take_its_mark(filing, database_url)
     assert filing("hold_after_reading_aside", call, pair_id=pair)["error"]["exc_type"] == \
         "RuntimeError"
     again = filing("hold_after_reading_aside", call, pair_id=pair)
+    assert again == {"result": "held at version 1", "error": None}
+    assert _held(database_url, pair) == 1
+
+
+# -- sent again under one idempotency key -------------------------------------------------------
+
+
+def _keyed(key: str) -> dict[str, str]:
+    return {IDEMPOTENCY_KEY: key}
+
+
+def _kept(database_url: str) -> list[tuple[str | None, object]]:
+    with psycopg.connect(database_url) as conn:
+        return conn.execute("SELECT request_sha256, reply FROM processed_commands "
+                            "WHERE command_id LIKE 'key:%'").fetchall()
+
+
+def test_a_command_sent_again_under_its_key_appends_nothing_and_its_answer_is_kept(
+    filing, database_url,
+):
+    """Here the retry is refused as applied; what answers it with the kept answer is
+    ``servicekit.rpc`` (its own test)."""
+    pair, key = str(uuid.uuid4()), str(uuid.uuid4())
+    first = filing("hold", str(uuid.uuid4()), pair_id=pair, context=_keyed(key))
+    assert first == {"result": "held at version 1", "error": None}
+    # Kept before it was sent: the moment the caller has the answer, a retry finds it.
+    assert [reply for _, reply in _kept(database_url)] == [{"answer": "held at version 1"}]
+    for _ in range(2):  # new calls (new correlation ids), as a partner's retries are
+        again = filing("hold", str(uuid.uuid4()), pair_id=pair, context=_keyed(key))
+        assert again["error"]["exc_type"] == "CommandAlreadyApplied"
+    assert _held(database_url, pair) == 1
+    other = filing("hold", str(uuid.uuid4()), pair_id=pair, context=_keyed(str(uuid.uuid4())))
+    assert other["result"] == "held at version 2", "another key is another command"
+
+
+def test_a_key_sent_with_another_request_is_refused_and_changes_nothing(filing, database_url):
+    pair, elsewhere, key = str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4())
+    assert filing("hold", str(uuid.uuid4()), pair_id=pair, context=_keyed(key))["error"] is None
+    reused = filing("hold", str(uuid.uuid4()), pair_id=elsewhere, context=_keyed(key))
+    assert reused["error"]["exc_type"] == "IdempotencyKeyReused"
+    other_method = filing("hold_twice", str(uuid.uuid4()), pair_id=pair, context=_keyed(key))
+    assert other_method["error"]["exc_type"] == "IdempotencyKeyReused"
+    assert (_held(database_url, pair), _held(database_url, elsewhere)) == (1, 0)
+
+
+def test_an_answer_that_must_not_be_kept_is_not_and_the_retry_is_refused_as_applied(
+    filing, database_url,
+):
+    pair, key = str(uuid.uuid4()), str(uuid.uuid4())
+    first = filing("hold_secretly", str(uuid.uuid4()), pair_id=pair, context=_keyed(key))
+    assert first == {"result": "a secret shown once", "error": None}
+    again = filing("hold_secretly", str(uuid.uuid4()), pair_id=pair, context=_keyed(key))
+    assert again["error"]["exc_type"] == "CommandAlreadyApplied"
+    assert "secret" not in repr(_kept(database_url))
+    assert [reply for _, reply in _kept(database_url)] == [None]
+    assert _held(database_url, pair) == 1
+
+
+def test_a_keyed_command_that_failed_leaves_no_mark_and_is_decided_again(filing, database_url):
+    pair, key = str(uuid.uuid4()), str(uuid.uuid4())
+    FilingService.refuse_next = True
+    assert filing("hold", str(uuid.uuid4()), pair_id=pair,
+                  context=_keyed(key))["error"]["exc_type"] == "RuntimeError"
+    assert _kept(database_url) == []
+    again = filing("hold", str(uuid.uuid4()), pair_id=pair, context=_keyed(key))
     assert again == {"result": "held at version 1", "error": None}
     assert _held(database_url, pair) == 1
