@@ -12,6 +12,11 @@ the path, each checked to be a UUID (anything else reads as "no such thing",
 ``ServiceError`` with its status, code, field and rule; a concurrency conflict
 that survived the unit of work's retries is a 409, and so is a command call
 redelivered after it was applied (``eventcore.commands``).
+
+A command sent again under the same ``Idempotency-Key`` (the gateway carries it)
+answers what it answered the first time, without deciding again; the key is
+the calling organisation's (``scope_of``), and with another request it is a 422
+naming the header (``eventcore.commands``).
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from typing import Any, TypeVar
 from marshmallow import Schema
 
 from contracts.errors import ContractError
-from services.eventcore.commands import CommandAlreadyApplied, command_rpc
+from services.eventcore.commands import CommandAlreadyApplied, CommandRpc, IdempotencyKeyReused
 from services.eventcore.replies import rpc
 from services.eventcore.store import ConcurrencyConflict
 from services.servicekit.actor import Actor
@@ -34,6 +39,9 @@ from services.servicekit.errors import DomainError, ServiceError
 from services.servicekit.payloads import load
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+#: The partner's header a command's idempotency key comes in (``servicekit.http``).
+IDEMPOTENCY_HEADER = "Idempotency-Key"
 
 
 def _ids(ids: dict[str, Any]) -> dict[str, str]:
@@ -61,18 +69,46 @@ def translated() -> Iterator[None]:
     except ContractError as error:
         # An event the command built broke its contract: the input let it through.
         raise ServiceError.invalid(error.fields) from None
-    except CommandAlreadyApplied:
-        # Redelivered after its process died between commit and ack (eventcore.commands).
-        raise ServiceError.make(409, "conflict", "This very request was already carried "
-                                "out; read the result rather than sending it again.") from None
+    except CommandAlreadyApplied as applied:
+        # Redelivered after its process died between commit and ack, or sent again
+        # under its Idempotency-Key, and no answer kept to give (eventcore.commands).
+        if applied.keyed and not applied.keeps_reply:
+            detail = ("This request (its Idempotency-Key) was already carried out; what it "
+                      "answered is shown only once and was not kept. Read the result.")
+        elif applied.keyed:
+            detail = ("This request (its Idempotency-Key) was already carried out, but its "
+                      "answer was not kept. Read the result rather than sending it again.")
+        else:
+            detail = ("This very request was already carried out; read the result rather "
+                      "than sending it again.")
+        raise ServiceError.make(409, "conflict", detail) from None
+    except IdempotencyKeyReused:
+        raise ServiceError.make(
+            422, "idempotency_key_reused", "This Idempotency-Key was used for another "
+            "request: a key names one request; use a new key for a new request.",
+            [{"field": IDEMPOTENCY_HEADER, "message": "Used for another request."}],
+        ) from None
     except Unreadable:
         # A key destroyed by an erasure: what it sealed is gone for good.
         raise ServiceError.make(409, "conflict", "This data was erased: its key is "
                                 "destroyed.") from None
 
 
+class ActingCommandRpc(CommandRpc):
+    """``CommandRpc`` for ``(actor, payload, **ids)`` calls: a caller's idempotency
+    keys are its organisation's (the operator's, a moderator's), so that two
+    organisations never share one, and an organisation's members share its own."""
+
+    def scope_of(self, worker_ctx: Any) -> str:
+        actor = worker_ctx.args[0] if worker_ctx.args else worker_ctx.kwargs.get("actor")
+        if not isinstance(actor, dict):
+            return ""
+        return str(actor.get("organisation_id") or actor.get("moderator_id")
+                   or actor.get("kind") or "")
+
+
 def _entry(schema: type[Schema] | None, payload_required: bool,
-           entrypoint: Callable[..., Any] = rpc) -> Callable[[F], F]:
+           entrypoint: Callable[..., Any] = rpc, **options: Any) -> Callable[[F], F]:
     instance = schema() if schema is not None else None
 
     def decorate(method: F) -> F:
@@ -87,9 +123,15 @@ def _entry(schema: type[Schema] | None, payload_required: bool,
                     data = payload
                 else:
                     data = payload or {}
-                return method(self, who, data, **checked)
+                try:
+                    return method(self, who, data, **checked)
+                except CommandAlreadyApplied as applied:
+                    if applied.reply is None:
+                        raise
+                    return applied.reply[0]  # sent again under its key: the same answer
 
-        return entrypoint(expected_exceptions=ServiceError)(entry)  # type: ignore[no-any-return]
+        return entrypoint(expected_exceptions=ServiceError,  # type: ignore[no-any-return]
+                          **options)(entry)
 
     return decorate
 
@@ -105,10 +147,13 @@ def internal(method: F) -> F:
     return rpc(expected_exceptions=ServiceError)(entry)  # type: ignore[return-value]
 
 
-def command(schema: type[Schema] | None = None) -> Callable[[F], F]:
+def command(schema: type[Schema] | None = None, keeps_reply: bool = True) -> Callable[[F], F]:
     """An RPC method that may change state (appends events): applied once, however
-    often RabbitMQ delivers the call (``eventcore.commands``)."""
-    return _entry(schema, payload_required=True, entrypoint=command_rpc)
+    often RabbitMQ delivers the call or its caller sends it under one idempotency
+    key (``eventcore.commands``). ``keeps_reply=False`` for an answer that must
+    never be on disk (an API key, shown once)."""
+    return _entry(schema, payload_required=True, entrypoint=ActingCommandRpc.decorator,
+                  keeps_reply=keeps_reply)
 
 
 def query(schema: type[Schema] | None = None) -> Callable[[F], F]:
