@@ -33,10 +33,13 @@ INFO = ApiInfo(
         "for one of its members after the partner's own login: what is private to a member "
         "or a pair (R8) needs the latter. Another organisation's ids answer exactly like "
         "ids that do not exist. Errors are application/problem+json (RFC 9457) naming the "
-        "field and, when a charter rule refuses, the rule (R1..R11)."
+        "field and, when a charter rule refuses, the rule (R1..R11). A command (any method but "
+        "GET) sent with an 'Idempotency-Key' header is carried out once, however often it "
+        "is sent with that key: a request that timed out can be sent again safely."
     ),
     credential="an organisation's API key (or the platform operator's credential)",
     acting_member_header="X-Acting-Member",
+    idempotency_header="Idempotency-Key",
 )
 
 #: How long a service may take to answer before the gateway gives up (503).

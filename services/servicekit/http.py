@@ -42,6 +42,7 @@ from werkzeug.exceptions import NotFound as NoRoute
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
+from services.eventcore.commands import IDEMPOTENCY_KEY
 from services.servicekit.errors import ServiceError
 from services.servicekit.payloads import load
 
@@ -54,6 +55,8 @@ MAX_BODY = 256 * 1024
 #: RPC's own JSON encoding (recursive) could overflow on it.
 MAX_DEPTH = 32
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+MAX_IDEMPOTENCY_KEY = 255
+_PRINTABLE = re.compile(r"^[\x20-\x7e]+$")
 _PATH_PARAM = re.compile(r"{(\w+)}")
 
 #: Who may call a route (``Route.acting``):
@@ -117,6 +120,9 @@ class ApiInfo:
     credential: str = "API key"
     #: Acting-member header, for the partner gateway.
     acting_member_header: str | None = None
+    #: The header a command's idempotency key comes in, for an API whose commands are
+    #: RPC commands (the gateway: ``eventcore.commands``); read on all but GET.
+    idempotency_header: str | None = None
 
 
 @dataclass
@@ -135,6 +141,7 @@ class ApiCall:
     query_schema: Schema | None = None
     body_schema: Schema | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
+    idempotency_key: str | None = None
     _loaded: dict[str, Any] | None = None
 
     @property
@@ -319,6 +326,10 @@ class ApiEntrypoint(HttpRequestHandler):
         acting = None
         if self.info.acting_member_header:
             acting = _canonical_id(request.headers.get(self.info.acting_member_header) or None)
+        key = None
+        if _takes_idempotency_key(self.info, route):
+            key = _idempotency_key(self.info.idempotency_header,
+                                   request.headers.get(self.info.idempotency_header))
         raw_query = self._query(request) if route.query is not None else {}
         raw_body = self._json_body(request) if route.body is not None else None
         return ApiCall(
@@ -326,7 +337,7 @@ class ApiEntrypoint(HttpRequestHandler):
             acting_member=acting, raw_query=raw_query, raw_body=raw_body,
             query_schema=self._schema(route.query) if route.query is not None else None,
             body_schema=self._schema(route.body) if route.body is not None else None,
-            headers=dict(request.headers),
+            headers=dict(request.headers), idempotency_key=key,
         )
 
     @staticmethod
@@ -369,8 +380,13 @@ class ApiEntrypoint(HttpRequestHandler):
             done.send((result, exc_info))
             return result, exc_info
 
-        self.container.spawn_worker(self, (call,), {}, context_data={"request_id":
-                                    call.request_id}, handle_result=handle_result)
+        # Context data travels with every RPC call the worker makes: the key reaches
+        # the command (eventcore.commands), and every other call ignores it.
+        context_data = {"request_id": call.request_id}
+        if call.idempotency_key is not None:
+            context_data[IDEMPOTENCY_KEY] = call.idempotency_key
+        self.container.spawn_worker(self, (call,), {}, context_data=context_data,
+                                    handle_result=handle_result)
         result, exc_info = done.wait()
         if exc_info is not None:
             raise exc_info[1]
@@ -384,6 +400,26 @@ class ApiEntrypoint(HttpRequestHandler):
 
 
 api = ApiEntrypoint.decorator
+
+
+def _takes_idempotency_key(info: ApiInfo, route: Route) -> bool:
+    """Commands only (not GET), and only those a caller authenticates for."""
+    return bool(info.idempotency_header) and route.method != "GET" and route.acting != "public"
+
+
+def _idempotency_key(header: str, value: str | None) -> str | None:
+    """The key as sent, bare or as a quoted string (the IETF draft's ``sf-string``):
+    1 to ``MAX_IDEMPOTENCY_KEY`` printable ASCII characters."""
+    if value is None:
+        return None
+    key = value[1:-1] if len(value) >= 2 and value[0] == value[-1] == '"' else value
+    if not 0 < len(key) <= MAX_IDEMPOTENCY_KEY or not _PRINTABLE.match(key) \
+            or key != key.strip():
+        raise _Refused(400, "malformed_header",
+                       f"{header} must be 1 to {MAX_IDEMPOTENCY_KEY} printable ASCII "
+                       "characters (a UUID is a good one).",
+                       [{"field": header, "message": "Not a valid key."}])
+    return key
 
 
 def _canonical_id(value: str | None) -> str | None:
@@ -512,6 +548,19 @@ def openapi_document(routes: Sequence[Route], info: ApiInfo) -> dict[str, Any]:
                                 "private to a member or a pair)." if route.acting == "member"
                                 else "Optional: the member this request acts for."),
             })
+        if _takes_idempotency_key(info, route):
+            operation["parameters"].append({
+                "name": info.idempotency_header, "in": "header", "required": False,
+                "schema": {"type": "string", "minLength": 1, "maxLength": MAX_IDEMPOTENCY_KEY,
+                           "pattern": "^[!-~]([ -~]*[!-~])?$"},
+                "description": (
+                    "Optional: a key of the caller's choosing (a UUID) that makes sending "
+                    "this request again safe. The request is carried out once; sent again "
+                    "with the same key (by any of the organisation's members or its "
+                    "admins), it answers what it answered the first time, and changes "
+                    "nothing. The same key with another request is a 422. An answer that "
+                    "holds an API key is never kept: sent again, the request is a 409."),
+            })
         if route.body is not None:
             operation["requestBody"] = {
                 "required": True, "content": {"application/json": {"schema": route.body}},
@@ -542,6 +591,14 @@ def openapi_document(routes: Sequence[Route], info: ApiInfo) -> dict[str, Any]:
         if route.method != "GET":
             errors.update({"409": "The state moved on (already decided, taken, changed).",
                            "422": "A field is invalid or a charter rule refuses it."})
+            if _takes_idempotency_key(info, route):
+                errors.update({
+                    "400": errors.get("400", "Malformed request.").rstrip(".")
+                    + f"; or the {info.idempotency_header} is malformed.",
+                    "409": errors["409"].rstrip(".") + f"; or, sent again with its "
+                    f"{info.idempotency_header}, carried out with no answer kept to give.",
+                    "422": errors["422"].rstrip(".") + f"; or the {info.idempotency_header} "
+                    "was used for another request."})
         for status, description in sorted(errors.items()):
             operation["responses"][status] = {"description": description, **problem_ref}
         spec.path(path=route.path, operations={route.method.lower(): operation})

@@ -1,0 +1,171 @@
+"""Guarantee: a command sent again under its ``Idempotency-Key`` is carried out once.
+
+A partner whose request timed out cannot tell whether it was carried out; sending
+it again must neither record a meeting twice nor fail. Through real HTTP against
+the running stack (``eventcore.commands``, ``servicekit.rpc``, ``servicekit.http``):
+the same request under the same key answers what it first answered and changes
+nothing; another request under that key is a 422 naming the header; a key that
+is no key is a 400; an answer that holds an API key is never kept (a 409); and a
+key is its organisation's own.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+import requests
+
+from services.gateway.client import Answer, PartnerApi, default_base_url, member_profile
+from tests.e2e.pairs import form_pair
+from tests.e2e.test_sessions_api import comparable, names
+
+HEADER = "Idempotency-Key"
+
+
+@pytest.fixture
+def pair(org: PartnerApi) -> tuple[PartnerApi, str]:
+    """A pair of ``org``'s members; the mentee's API and the pair's path."""
+    mentor, mentee = org.ready_member("mentor", capacity=3), org.ready_member("mentee")
+    pair_id = form_pair(org, mentor, org, mentee, timedelta(days=2))
+    her = org.as_member(mentee)
+    # R5: the plan first, so that the pair may record more than one session.
+    her.call("PUT", f"/v1/pairs/{pair_id}/meeting-plan", json={
+        "interval_days": 30, "preferred_modality": "remote",
+        "first_meeting_on": date.today().isoformat(), "next_dates": []}).ok()
+    return her, pair_id
+
+
+def held(caller: PartnerApi, pair_id: str, key: str | None, minutes: int = 90,
+         hours_ago: int = 3) -> Answer:
+    """One request, the same to the byte when sent again (its time on the hour)."""
+    return caller.post(f"/v1/pairs/{pair_id}/held-sessions", {
+        "started_at": (datetime.now(UTC) - timedelta(hours=hours_ago)).replace(
+            minute=0, second=0, microsecond=0).isoformat(),
+        "duration_minutes": minutes, "modality": "remote",
+    }, headers={HEADER: key} if key is not None else None)
+
+
+def sessions_of(caller: PartnerApi, pair_id: str) -> list[dict[str, Any]]:
+    return list(caller.get(f"/v1/pairs/{pair_id}").ok()["sessions"])
+
+
+def test_a_session_sent_again_under_its_key_is_recorded_once_and_answered_alike(pair):
+    her, pair_id = pair
+    key = str(uuid.uuid4())
+    first = held(her, pair_id, key)
+    assert first.status == 201, first.body
+    for _ in range(2):
+        again = held(her, pair_id, key)
+        assert comparable(again) == comparable(first)
+    assert [s["session_id"] for s in sessions_of(her, pair_id)] == [first.body["id"]]
+    assert names(pair_id).count("SessionHeld") == 1
+    # The quoted form of the key (the IETF draft's sf-string) is the same key.
+    assert comparable(held(her, pair_id, f'"{key}"')) == comparable(first)
+    another = held(her, pair_id, str(uuid.uuid4()), hours_ago=6)
+    assert another.status == 201 and another.body["id"] != first.body["id"], another.body
+    assert len(sessions_of(her, pair_id)) == 2, "another key is another request"
+
+
+def test_a_key_sent_with_another_request_is_a_422_naming_it_and_changes_nothing(pair):
+    her, pair_id = pair
+    key = str(uuid.uuid4())
+    assert held(her, pair_id, key).status == 201
+    before = names(pair_id)
+    other = held(her, pair_id, key, minutes=75)
+    assert other.status == 422, other.body
+    assert other.problem["code"] == "idempotency_key_reused"
+    assert other.fields() == [HEADER]
+    assert names(pair_id) == before
+
+
+def test_the_same_key_sent_at_once_twice_records_one_session(pair):
+    """Two sendings racing: the second waits for the first's commit, then finds it."""
+    her, pair_id = pair
+    key = str(uuid.uuid4())
+    answers: list[Answer] = []
+
+    def send() -> None:
+        caller = PartnerApi(her.credential, her.base_url, her.acting_member, requests.Session())
+        answers.append(held(caller, pair_id, key))
+
+    threads = [threading.Thread(target=send) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    recorded = sessions_of(her, pair_id)
+    assert len(recorded) == 1
+    # Each is the first answer, or (caught between the first's commit and the keeping
+    # of its answer) a 409 saying it was carried out; never a second session.
+    for answer in answers:
+        assert (answer.status == 201 and answer.body["id"] == recorded[0]["session_id"]) or \
+            (answer.status == 409 and "already carried out" in answer.problem["detail"]), \
+            answer.body
+
+
+@pytest.mark.parametrize("key", ["", '""', "k" * 256, "clé", "a\tb"])
+def test_a_key_that_is_no_key_is_a_400_naming_the_header_and_changes_nothing(pair, key):
+    her, pair_id = pair
+    answer = held(her, pair_id, key)
+    assert answer.status == 400, answer.body
+    assert answer.problem["code"] == "malformed_header"
+    assert answer.fields() == [HEADER]
+    assert sessions_of(her, pair_id) == []
+
+
+def test_a_read_ignores_the_header(pair):
+    her, pair_id = pair
+    assert her.get(f"/v1/pairs/{pair_id}", headers={HEADER: "clé"}).status == 200
+
+
+def test_an_api_key_is_never_kept_so_sending_its_issue_again_is_a_409(org):
+    key = str(uuid.uuid4())
+    issued = org.post("/v1/organisation/api-keys", headers={HEADER: key})
+    assert issued.status == 201, issued.body
+    again = org.post("/v1/organisation/api-keys", headers={HEADER: key})
+    assert again.status == 409, again.body
+    assert "shown only once" in again.problem["detail"]
+    assert issued.body["api_key"] not in str(again.body)
+    keys = org.get("/v1/organisation").ok()["api_keys"]
+    assert len(keys) == 2, "the organisation's first key and the one issued, no third"
+
+
+def test_a_key_is_its_organisations_own(new_organisation):
+    """Another organisation sending the same key and body registers its own member;
+    one of the organisation's members reusing it for herself is another request."""
+    key, profile = str(uuid.uuid4()), member_profile("mentee")
+    ours, theirs = new_organisation(), new_organisation()
+    first = ours.post("/v1/members", profile, headers={HEADER: key})
+    assert first.status == 201, first.body
+    assert comparable(ours.post("/v1/members", profile, headers={HEADER: key})) == \
+        comparable(first)
+    other = theirs.post("/v1/members", member_profile("mentee"), headers={HEADER: key})
+    assert other.status == 201 and other.body["member_id"] != first.body["member_id"]
+    as_her = ours.as_member(first.body["member_id"])
+    reused = as_her.post("/v1/members", profile, headers={HEADER: key})
+    assert reused.status == 422 and reused.fields() == [HEADER], reused.body
+    listed = ours.get("/v1/members").ok()
+    assert [m["member_id"] for m in listed["items"]] == [first.body["member_id"]]
+
+
+def test_the_header_is_documented_on_every_command_and_no_read():
+    document = requests.get(default_base_url() + "/openapi.json", timeout=30).json()
+    commands = reads = 0
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            if not operation.get("security"):
+                continue  # public: health, the document itself
+            named = [p for p in operation["parameters"] if p.get("name") == HEADER]
+            if method == "get":
+                reads += 1
+                assert named == [], (method, path)
+            else:
+                commands += 1
+                assert len(named) == 1 and named[0]["in"] == "header", (method, path)
+                assert not named[0]["required"]
+                assert "422" in operation["responses"]
+    assert commands >= 20 and reads >= 10
