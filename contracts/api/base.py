@@ -18,6 +18,12 @@ class Request(Schema):
         unknown = RAISE
 
 
+class NoBody(Request):
+    """What a command that takes nothing accepts: no body, or ``{}``. Any field is
+    unknown, a 422 naming it, not ignored (a ``price`` sent to a confirmation is
+    refused as anywhere else, R1)."""
+
+
 class Response(Schema):
     """What a service returns; the gateway documents it as the response."""
 

@@ -42,6 +42,7 @@ from werkzeug.exceptions import NotFound as NoRoute
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
+from contracts.api.base import NoBody
 from services.eventcore.commands import IDEMPOTENCY_KEY
 from services.servicekit.errors import ServiceError
 from services.servicekit.payloads import load
@@ -331,12 +332,18 @@ class ApiEntrypoint(HttpRequestHandler):
             key = _idempotency_key(self.info.idempotency_header,
                                    request.headers.get(self.info.idempotency_header))
         raw_query = self._query(request) if route.query is not None else {}
-        raw_body = self._json_body(request) if route.body is not None else None
+        raw_body, body = None, route.body
+        if body is not None:
+            raw_body = self._json_body(request)
+        elif route.method != "GET":
+            # A command that takes nothing still reads what it is sent: a field is
+            # named (422), never silently dropped.
+            body, raw_body = NoBody, self._json_body(request, required=False)
         return ApiCall(
             route=route, request_id=request_id, ids=ids, credential=credential,
             acting_member=acting, raw_query=raw_query, raw_body=raw_body,
             query_schema=self._schema(route.query) if route.query is not None else None,
-            body_schema=self._schema(route.body) if route.body is not None else None,
+            body_schema=self._schema(body) if body is not None else None,
             headers=dict(request.headers), idempotency_key=key,
         )
 
@@ -351,12 +358,15 @@ class ApiEntrypoint(HttpRequestHandler):
                            [{"field": "_query", "message": "Not UTF-8."}]) from None
 
     @staticmethod
-    def _json_body(request: Request) -> Any:
+    def _json_body(request: Request, required: bool = True) -> Any:
+        """The JSON body; ``{}`` for none when none is ``required``."""
         if (request.content_length or 0) > MAX_BODY:
             raise _Refused(413, "body_too_large", f"The body is larger than {MAX_BODY} bytes.")
         raw = request.get_data(cache=False)
         if len(raw) > MAX_BODY:
             raise _Refused(413, "body_too_large", f"The body is larger than {MAX_BODY} bytes.")
+        if not raw.strip() and not required:
+            return {}
         if not raw.strip():
             raise _Refused(400, "malformed_body", "The body is empty; a JSON object is expected.",
                            [{"field": "_body", "message": "Missing."}])
@@ -565,6 +575,12 @@ def openapi_document(routes: Sequence[Route], info: ApiInfo) -> dict[str, Any]:
             operation["requestBody"] = {
                 "required": True, "content": {"application/json": {"schema": route.body}},
             }
+        elif route.method != "GET":
+            operation["requestBody"] = {  # takes nothing: none, or {} (NoBody)
+                "required": False, "description": "None, or an empty object.",
+                "content": {"application/json": {"schema": {
+                    "type": "object", "maxProperties": 0, "additionalProperties": False}}},
+            }
         if route.raw is not None:
             success: dict[str, Any] = {"description": "OK",
                                        "content": {route.raw: {"schema": {"type": "string"}}}}
@@ -583,7 +599,7 @@ def openapi_document(routes: Sequence[Route], info: ApiInfo) -> dict[str, Any]:
         if route.acting != "public":
             errors.update({"401": "Missing or invalid credential.",
                            "403": "The acting party may not do this."})
-        if route.body is not None or route.query is not None:
+        if route.body is not None or route.query is not None or route.method != "GET":
             errors.update({"400": "The body is not JSON, or no text, or nested too deeply; "
                                   "or the query is not UTF-8.",
                            "413": "The body is too large.",

@@ -80,3 +80,20 @@ def test_an_acting_member_is_her_id_however_it_is_spelled(org: PartnerApi):
         assert answer.body["member_id"] == member
     assert org.as_member(f"urn:uuid:{member[:-1]}x").get(
         f"/v1/members/{member}").status == 404
+
+
+def test_a_command_that_takes_nothing_accepts_no_body_or_an_empty_object_and_nothing_else(
+    new_organisation,
+):
+    """Issuing an API key takes no body: none or ``{}`` issues one, anything else is
+    named (422, 400 for no JSON) and issues none."""
+    org = new_organisation()
+    path = "/v1/organisation/api-keys"
+    assert org.call("POST", path).status == 201
+    assert org.call("POST", path, json={}).status == 201
+    for body, status, field in (({"price": 10, "label": "x"}, 422, "label"),
+                                ([1], 422, "_body"), (b"{not json", 400, "_body")):
+        answer = org.call("POST", path, data=body) if isinstance(body, bytes) \
+            else org.call("POST", path, json=body)
+        assert answer.status == status and field in answer.fields(), answer.body
+    assert len(org.get("/v1/organisation").ok()["api_keys"]) == 3

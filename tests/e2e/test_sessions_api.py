@@ -276,6 +276,18 @@ def test_r9_either_member_schedules_records_and_the_other_confirms(pair):
     refused(again, 409, "session_id")
 
 
+def test_a_confirmation_takes_no_body_and_names_any_field_sent_instead_of_ignoring_it(pair):
+    """A command that takes nothing reads what it is sent: ``{"price": 10}`` is a 422
+    naming ``price`` (R1: no API takes one), and the session stays unconfirmed."""
+    session = held(pair.as_mentee, pair).ok()["id"]
+    path = f"{pair.path}/sessions/{session}/confirmation"
+    for body, field in (({"price": 10}, "price"), ([], "_body"), ("yes", "_body")):
+        refused(pair.as_mentor.post(path, body), 422, field)
+    assert pair.state()["sessions"][0]["confirmed_by"] is None
+    assert pair.as_mentor.post(path, {}).status == 200
+    assert pair.state()["sessions"][0]["confirmed_by"] == pair.mentor
+
+
 def test_r9_either_member_cancels_a_scheduled_session_with_a_reason(pair):
     session = pair.as_mentee.post(f"{pair.path}/sessions", {
         "starts_at": later(days=7), "planned_minutes": 60, "modality": "remote"}).ok()["id"]
