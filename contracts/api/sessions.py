@@ -144,6 +144,10 @@ class ReportSolicitation(Request):
                               validate=validate.Length(max=MAX_REPORTED_SESSIONS))
 
 
+class TextPage(Page):
+    """A page of a pair's notes or feedback, oldest first (``total`` says how many)."""
+
+
 class PairQuery(Page):
     status = choice(PAIR_STATUSES)
     overdue = fields.Boolean()
@@ -257,6 +261,10 @@ class NoteList(Response):
     items = fields.List(fields.Nested(Note), required=True)
 
 
+class NotePage(NoteList):
+    total = fields.Integer(required=True)
+
+
 class Feedback(Response):
     feedback_id = fields.String(required=True)
     session_id = fields.String(required=True)
@@ -268,6 +276,10 @@ class Feedback(Response):
 
 class FeedbackList(Response):
     items = fields.List(fields.Nested(Feedback), required=True)
+
+
+class FeedbackPage(FeedbackList):
+    total = fields.Integer(required=True)
 
 
 class ObjectiveRevision(Response):

@@ -480,6 +480,31 @@ def test_r8_r11_notes_and_feedback_are_read_by_the_pair_only(pair, new_organisat
     assert tag not in str(state)
 
 
+def test_notes_and_feedback_are_read_a_page_at_a_time_oldest_first(make_pair):
+    """A pair that meets for years writes hundreds of notes: they come a page at a
+    time, with how many there are; a page out of bounds is a 422 naming it."""
+    pair, other = make_pair(), make_pair()
+    for n in range(5):
+        pair.as_mentee.post(f"{pair.path}/notes", {"text": f"Note {n}"}).ok()
+    other.as_mentee.post(f"{other.path}/notes", {"text": "Not theirs"}).ok()
+    for (limit, offset), texts in {(2, 0): ["Note 0", "Note 1"], (2, 2): ["Note 2", "Note 3"],
+                                   (2, 4): ["Note 4"], (10, 5): []}.items():
+        page = pair.as_mentor.get(f"{pair.path}/notes",
+                                  params={"limit": limit, "offset": offset}).ok()
+        assert ([n["text"] for n in page["items"]], page["total"]) == (texts, 5)
+    assert len(pair.as_mentor.get(f"{pair.path}/notes").ok()["items"]) == 5
+    for params, field in (({"limit": 0}, "limit"), ({"limit": 501}, "limit"),
+                          ({"offset": -1}, "offset"), ({"page": 2}, "page")):
+        refused(pair.as_mentor.get(f"{pair.path}/notes", params=params), 422, field)
+        refused(pair.as_mentor.get(f"{pair.path}/feedback", params=params), 422, field)
+    session = held(pair.as_mentee, pair).ok()["id"]
+    pair.as_mentee.post(f"{pair.path}/sessions/{session}/feedback", {"text": "Thanks"}).ok()
+    feedback = pair.as_mentor.get(f"{pair.path}/feedback", params={"limit": 1}).ok()
+    assert ([f["text"] for f in feedback["items"]], feedback["total"]) == (["Thanks"], 1)
+    assert pair.as_mentor.get(f"{pair.path}/feedback",
+                              params={"offset": 1}).ok() == {"items": [], "total": 1}
+
+
 def test_r11_feedback_follows_a_held_session(pair):
     session = pair.as_mentee.post(f"{pair.path}/sessions", {
         "starts_at": later(days=2), "planned_minutes": 90, "modality": "remote"}).ok()["id"]

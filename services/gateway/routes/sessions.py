@@ -89,16 +89,18 @@ ROUTES = [
           target="sessions.add_note", acting="member", body=api.AddNote,
           response=api.Recorded, status=201, tag=TAG),
     Route("GET", PAIR + "/notes", "list_notes",
-          "The pair's notes (R8: its two members only).",
-          target="sessions.list_notes", acting="member", response=api.NoteList, tag=TAG),
+          "The pair's notes, oldest first, a page at a time (R8: its two members only).",
+          target="sessions.list_notes", acting="member", query=api.TextPage,
+          response=api.NotePage, tag=TAG),
     Route("POST", SESSION + "/feedback", "give_feedback",
           "After a held session, feedback for the other member (R11).",
           target="sessions.give_feedback", acting="member", body=api.GiveFeedback,
           response=api.Recorded, status=201, tag=TAG),
     Route("GET", PAIR + "/feedback", "list_feedback",
-          "The feedback the pair's members gave each other (R11: the pair only).",
-          target="sessions.list_feedback", acting="member", response=api.FeedbackList,
-          tag=TAG),
+          "The feedback the pair's members gave each other, oldest first, a page at a time "
+          "(R11: the pair only).",
+          target="sessions.list_feedback", acting="member", query=api.TextPage,
+          response=api.FeedbackPage, tag=TAG),
     # -- R1/R2: reports ----------------------------------------------------------------------
     Route("POST", PAIR + "/reports", "report_solicitation",
           "Report the other member for commercial solicitation (R1/R2); the details are "

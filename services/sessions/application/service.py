@@ -207,11 +207,13 @@ class SessionsService:
         note_id = new_id()
         return self._pair_command(lambda c: c.add_note(actor, pair_id, payload, note_id))[0]
 
-    @query()
+    @query(api.TextPage)
     def list_notes(self, actor: Actor, payload: dict[str, Any], pair_id: str) -> dict[str, Any]:
         with self.uow() as uow:
             self._own_pair(uow, actor, pair_id)
-            return views.Texts(uow.conn, self.keyring).notes(queries.notes(uow.conn, pair_id))
+            page = queries.notes(uow.conn, pair_id, payload["limit"], payload["offset"])
+            return {**views.Texts(uow.conn, self.keyring).notes(page),
+                    "total": queries.count(uow.conn, "notes", pair_id)}
 
     @command(api.GiveFeedback)
     def give_feedback(self, actor: Actor, payload: dict[str, Any], pair_id: str,
@@ -220,13 +222,14 @@ class SessionsService:
         return self._pair_command(
             lambda c: c.give_feedback(actor, pair_id, session_id, payload, feedback_id))[0]
 
-    @query()
+    @query(api.TextPage)
     def list_feedback(self, actor: Actor, payload: dict[str, Any],
                       pair_id: str) -> dict[str, Any]:
         with self.uow() as uow:
             self._own_pair(uow, actor, pair_id)
-            return views.Texts(uow.conn, self.keyring).feedback(
-                queries.feedback(uow.conn, pair_id))
+            page = queries.feedback(uow.conn, pair_id, payload["limit"], payload["offset"])
+            return {**views.Texts(uow.conn, self.keyring).feedback(page),
+                    "total": queries.count(uow.conn, "feedback", pair_id)}
 
     # -- R1/R2: reports of commercial solicitation -----------------------------------------
 

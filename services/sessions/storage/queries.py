@@ -8,7 +8,7 @@ like a pair that does not exist (R8, tenant isolation).
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
 import psycopg
 from psycopg.rows import dict_row
@@ -129,14 +129,27 @@ def counts(conn: psycopg.Connection, pair_id: str) -> dict[str, int]:
 # -- what only the pair reads (sealed here, opened by the service) ----------------------
 
 
-def notes(conn: psycopg.Connection, pair_id: str) -> list[dict[str, Any]]:
-    return _rows(conn, "SELECT * FROM notes WHERE pair_id = %s ORDER BY added_at, note_id",
-                 (pair_id,))
+def notes(conn: psycopg.Connection, pair_id: str, limit: int | None = None,
+          offset: int = 0) -> list[dict[str, Any]]:
+    """The pair's notes, oldest first: every one (an export), or a page of them."""
+    return _rows(conn, "SELECT * FROM notes WHERE pair_id = %s ORDER BY added_at, note_id "
+                 "LIMIT %s OFFSET %s", (pair_id, limit, offset))
 
 
-def feedback(conn: psycopg.Connection, pair_id: str) -> list[dict[str, Any]]:
+def feedback(conn: psycopg.Connection, pair_id: str, limit: int | None = None,
+             offset: int = 0) -> list[dict[str, Any]]:
+    """The pair's feedback, oldest first: every one (an export), or a page of it."""
     return _rows(conn, "SELECT * FROM feedback WHERE pair_id = %s "
-                 "ORDER BY given_at, feedback_id", (pair_id,))
+                 "ORDER BY given_at, feedback_id LIMIT %s OFFSET %s", (pair_id, limit, offset))
+
+
+_COUNTS = {"notes": "SELECT count(*) FROM notes WHERE pair_id = %s",
+           "feedback": "SELECT count(*) FROM feedback WHERE pair_id = %s"}
+
+
+def count(conn: psycopg.Connection, texts: Literal["notes", "feedback"], pair_id: str) -> int:
+    """How many notes, or how much feedback, the pair holds (for a page's ``total``)."""
+    return int(conn.execute(_COUNTS[texts], (pair_id,)).fetchone()[0])
 
 
 def objectives(conn: psycopg.Connection, pair_id: str) -> list[dict[str, Any]]:
