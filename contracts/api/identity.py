@@ -45,8 +45,10 @@ class RegisterOrganisation(Request):
 
 class OrganisationRegistered(Response):
     organisation_id = fields.String(required=True)
-    api_key = fields.String(required=True, metadata={
-        "description": "Shown once: only its hash is kept. Send as 'Authorization: Bearer'."})
+    api_key = fields.String(required=True, allow_none=True, metadata={
+        "description": "Shown once: only its hash is kept. Send as 'Authorization: Bearer'. "
+                       "Null when the request was sent again under its Idempotency-Key (a "
+                       "lost key: issue another with the operator's credential)."})
     key_id = fields.String(required=True)
 
 
@@ -60,7 +62,9 @@ class ApiKeyInfo(Response):
 
 class IssuedApiKey(Response):
     key_id = fields.String(required=True)
-    api_key = fields.String(required=True, metadata={"description": "Shown once."})
+    api_key = fields.String(required=True, allow_none=True, metadata={
+        "description": "Shown once. Null when the request was sent again under its "
+                       "Idempotency-Key (a lost key: revoke it by its key_id, issue another)."})
 
 
 class RevokeApiKey(Request):

@@ -37,24 +37,28 @@ in the call's context data (``IDEMPOTENCY_KEY``):
 
 - the command id is then the key, within its caller's scope (``scope_of``: the
   organisation, for the gateway's calls), so every sending of the request is one
-  command; the mark also keeps a hash of what was asked (the method and all its
-  arguments, the acting party included);
+  command; the mark also keeps a digest of what was asked (the method and all
+  its arguments, the acting party included): keyed by a secret (``digest``,
+  ``servicekit.rpc``), since what is asked may be a member's personal data, which
+  a plain hash would let anyone holding the database confirm after her erasure;
 - the answer is kept with the mark before it is sent (``handle_result``); a
   request sent again with the key decides nothing afresh, and its
   :class:`CommandAlreadyApplied` carries that answer, which ``servicekit.rpc``
-  gives as the answer;
+  gives as the answer. One sent while the first is still being answered (a
+  partner that gave up waiting) waits for that answer, ``ANSWER_WAIT`` at most;
 - the same key with another request is :class:`IdempotencyKeyReused`, and
   changes nothing;
-- a command whose answer must never be on disk (an API key is shown once, and
-  stored hashed) is declared ``keeps_reply=False``: sent again, it is refused as
-  carried out, like a redelivery. So is a keyed command whose process died
-  between its commit and keeping the answer.
+- what of an answer must never be on disk (an API key is shown once, and stored
+  hashed) is left out of what is kept (``kept``): sent again, the request gets
+  the answer without it. A keyed command whose process died between its commit
+  and keeping its answer is refused as carried out, like a redelivery.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import time
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -75,19 +79,22 @@ IDEMPOTENCY_KEY = "idempotency_key"
 #: Days a mark is kept (a redelivery comes when the service restarts).
 KEEP_DAYS = 30
 
+#: Longest a keyed command sent again waits for the first sending's answer to be
+#: kept (it is, a moment after that sending's commit, unless its process died).
+ANSWER_WAIT = 5.0
+
 
 @dataclass(frozen=True)
 class Command:
-    """The command a worker applies: its id and, when the caller keyed it, the hash
-    of what was asked and whether its answer may be kept."""
+    """The command a worker applies: its id and, when the caller keyed it, the
+    digest of what was asked."""
 
     id: str
-    request_sha256: str | None = None
-    keeps_reply: bool = True
+    request_digest: str | None = None
 
     @property
     def keyed(self) -> bool:
-        return self.request_sha256 is not None
+        return self.request_digest is not None
 
 
 class CommandAlreadyApplied(Exception):
@@ -95,10 +102,10 @@ class CommandAlreadyApplied(Exception):
     ``reply`` is ``(what it answered,)`` when that answer was kept, else ``None``."""
 
     def __init__(self, command: Command, reply: tuple[Any] | None = None) -> None:
-        super().__init__(f"command {command.id} was already applied")
+        kept = "its answer kept" if reply is not None else "no answer kept"
+        super().__init__(f"command {command.id} was already applied ({kept})")
         self.command_id = command.id
         self.keyed = command.keyed
-        self.keeps_reply = command.keeps_reply
         self.reply = reply
 
 
@@ -114,9 +121,12 @@ class CommandRpc(Rpc):
     """``@rpc`` whose workers know their command (see the module); its replies
     as every RPC reply of the platform (``eventcore.replies``)."""
 
-    def __init__(self, *args: Any, keeps_reply: bool = True, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, kept: Callable[[Any], Any] | None = None,
+                 **kwargs: Any) -> None:
+        """``kept(answer)``: what of an answer may be kept for a keyed command's
+        retries (all of it by default)."""
         super().__init__(*args, **kwargs)
-        self.keeps_reply = keeps_reply
+        self.kept = kept
         # worker -> keeping of its answer, once its unit of work committed the mark
         self._keepers: weakref.WeakKeyDictionary[Any, Callable[[Any], None]] = \
             weakref.WeakKeyDictionary()
@@ -132,38 +142,44 @@ class CommandRpc(Rpc):
         ``servicekit.rpc`` makes it the calling organisation's."""
         return ""
 
+    def digest(self, asked: bytes) -> str:
+        """The digest kept of what a keyed command asked. A plain hash here;
+        ``servicekit.rpc`` keys it with a secret (see the module)."""
+        return hashlib.sha256(asked).hexdigest()
+
     def command(self, worker_ctx: Any) -> Command | None:
         """The command this worker applies (the units of work ask it)."""
         key = worker_ctx.context_data.get(IDEMPOTENCY_KEY)
         if key:
             scope = self.scope_of(worker_ctx)
             asked = [self.method_name, list(worker_ctx.args), worker_ctx.kwargs]
-            return Command(id="key:" + _sha256([scope, str(key)]),
-                           request_sha256=_sha256(asked), keeps_reply=self.keeps_reply)
+            return Command(id="key:" + hashlib.sha256(_canonical([scope, str(key)])).hexdigest(),
+                           request_digest=self.digest(_canonical(asked)))
         value = worker_ctx.context_data.get(COMMAND_ID)
         return Command(str(value)) if value else None
 
     def keep_reply(self, worker_ctx: Any, keep: Callable[[Any], None]) -> None:
         """The unit of work that committed a keyed command's mark: ``keep(answer)``
         is to run once the worker has its answer, before it is sent."""
-        if self.keeps_reply:
-            self._keepers[worker_ctx] = keep
+        self._keepers[worker_ctx] = keep
 
     def handle_result(self, message: Any, worker_ctx: Any, result: Any,
                       exc_info: Any) -> tuple[Any, Any]:
         keep = self._keepers.pop(worker_ctx, None)
         if keep is not None and exc_info is None:
-            keep(result)  # first: a retry that comes once this is sent finds it
-        return super().handle_result(message, worker_ctx, result, exc_info)  # type: ignore[no-any-return]
+            # First: a retry that comes once this is sent finds it.
+            keep(result if self.kept is None else self.kept(result))
+        return super().handle_result(message, worker_ctx, result,  # type: ignore[no-any-return]
+                                     exc_info)
 
 
 command_rpc = CommandRpc.decorator
 
 
-def _sha256(value: Any) -> str:
-    canonical = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                           default=str)
-    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
+def _canonical(value: Any) -> bytes:
+    """One spelling of a JSON value: the same request, however its keys were ordered."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                      default=str).encode("utf-8", "surrogatepass")
 
 
 def command_of(worker_ctx: Any) -> Command | None:
@@ -180,20 +196,27 @@ def mark_applied(conn: psycopg.Connection, command: Command) -> None:
     earlier call committed it (a concurrent one waits on the row, then fails), and
     ``IdempotencyKeyReused`` if that one asked something else."""
     marked = conn.execute(
-        "INSERT INTO processed_commands (command_id, request_sha256) VALUES (%s, %s) "
+        "INSERT INTO processed_commands (command_id, request_digest) VALUES (%s, %s) "
         "ON CONFLICT DO NOTHING",
-        (command.id, command.request_sha256),
+        (command.id, command.request_digest),
     ).rowcount
     if marked:
         return
-    row = conn.execute("SELECT request_sha256, reply FROM processed_commands "
-                       "WHERE command_id = %s", (command.id,)).fetchone()
-    if row is None:  # pruned in between: as good as applied, and nothing kept
-        raise CommandAlreadyApplied(command)
-    if command.keyed and row[0] != command.request_sha256:
-        raise IdempotencyKeyReused(command)
-    reply = row[1]
-    raise CommandAlreadyApplied(command, (reply["answer"],) if reply is not None else None)
+    waited_until = time.monotonic() + ANSWER_WAIT
+    while True:
+        row = conn.execute("SELECT request_digest, reply FROM processed_commands "
+                           "WHERE command_id = %s", (command.id,)).fetchone()
+        if row is None:  # pruned in between: as good as applied, and nothing kept
+            raise CommandAlreadyApplied(command)
+        if command.keyed and row[0] != command.request_digest:
+            raise IdempotencyKeyReused(command)
+        if row[1] is not None:
+            raise CommandAlreadyApplied(command, (row[1]["answer"],))
+        if not command.keyed or time.monotonic() >= waited_until:
+            raise CommandAlreadyApplied(command)
+        # Sent again while the first sending is still being answered: its answer is
+        # kept a moment after its commit (each statement here sees the latest commit).
+        time.sleep(0.02)
 
 
 def keep_reply(conn: psycopg.Connection, command: Command, answer: Any) -> None:

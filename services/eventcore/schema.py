@@ -74,7 +74,7 @@ CREATE TABLE IF NOT EXISTS processed_events (
 
 -- RPC commands applied, by call id or by the caller's idempotency key: a call
 -- delivered or sent again changes nothing (commands.py). A keyed command keeps
--- what it asked (a hash) and what it answered, to answer a retry alike.
+-- what it asked (a keyed digest) and what it answered, to answer a retry alike.
 CREATE TABLE IF NOT EXISTS processed_commands (
     command_id      text PRIMARY KEY,
     applied_at      timestamptz NOT NULL DEFAULT now()
@@ -86,7 +86,7 @@ BEGIN
     IF NOT EXISTS (SELECT 1 FROM information_schema.columns
                    WHERE table_schema = current_schema() AND table_name = 'processed_commands'
                    AND column_name = 'reply') THEN
-        ALTER TABLE processed_commands ADD COLUMN request_sha256 text, ADD COLUMN reply jsonb;
+        ALTER TABLE processed_commands ADD COLUMN request_digest text, ADD COLUMN reply jsonb;
     END IF;
 END $$;
 CREATE INDEX IF NOT EXISTS processed_commands_by_age ON processed_commands (applied_at);

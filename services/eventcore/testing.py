@@ -131,34 +131,36 @@ def rpc_deliveries(amqp_uri: str, service_name: str) -> Iterator[Callable[..., d
     of an RPC call to ``service_name`` as RabbitMQ hands it over, and hands it over
     again on a redelivery (same message, same correlation id); ``context`` is the
     caller's context data (an idempotency key); returns nameko's reply
-    (``{"result": ..., "error": ...}``)."""
+    (``{"result": ..., "error": ...}``). Each delivery has a connection and a reply
+    queue of its own, so that threads may deliver at once (a retry sent while the
+    first call is still being answered)."""
     exchange = get_rpc_exchange({"AMQP_URI": amqp_uri})
-    reply_to = f"{service_name}-replies-{uuid.uuid4().hex[:6]}"
-    with Connection(amqp_uri) as amqp:
-        # nameko replies on its RPC exchange, routed by the reply_to name.
-        replies = SimpleQueue(amqp, Queue(reply_to, exchange=exchange, routing_key=reply_to,
-                                          exclusive=True, auto_delete=True))
 
-        def deliver(method: str, correlation_id: str, *args: Any,
-                    context: dict[str, str] | None = None, **kwargs: Any) -> dict[str, Any]:
-            with amqp.Producer() as producer:
-                producer.publish(
-                    {"args": list(args), "kwargs": kwargs},
-                    exchange=exchange,
-                    routing_key=f"{service_name}.{method}", serializer="json",
-                    reply_to=reply_to, correlation_id=correlation_id,
-                    # as nameko's proxies send a caller's context data
-                    headers={f"nameko.{k}": v for k, v in (context or {}).items()},
-                )
-            reply = replies.get(timeout=30)
-            reply.ack()
-            assert reply.properties["correlation_id"] == correlation_id
-            return reply.payload
+    def deliver(method: str, correlation_id: str, *args: Any,
+                context: dict[str, str] | None = None, **kwargs: Any) -> dict[str, Any]:
+        reply_to = f"{service_name}-replies-{uuid.uuid4().hex[:6]}"
+        with Connection(amqp_uri) as amqp:
+            # nameko replies on its RPC exchange, routed by the reply_to name.
+            replies = SimpleQueue(amqp, Queue(reply_to, exchange=exchange, routing_key=reply_to,
+                                              exclusive=True, auto_delete=True))
+            try:
+                with amqp.Producer() as producer:
+                    producer.publish(
+                        {"args": list(args), "kwargs": kwargs},
+                        exchange=exchange,
+                        routing_key=f"{service_name}.{method}", serializer="json",
+                        reply_to=reply_to, correlation_id=correlation_id,
+                        # as nameko's proxies send a caller's context data
+                        headers={f"nameko.{k}": v for k, v in (context or {}).items()},
+                    )
+                reply = replies.get(timeout=30)
+                reply.ack()
+            finally:
+                replies.close()
+        assert reply.properties["correlation_id"] == correlation_id
+        return reply.payload
 
-        try:
-            yield deliver
-        finally:
-            replies.close()
+    yield deliver
 
 
 @pytest.fixture

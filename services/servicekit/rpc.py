@@ -16,12 +16,16 @@ redelivered after it was applied (``eventcore.commands``).
 A command sent again under the same ``Idempotency-Key`` (the gateway carries it)
 answers what it answered the first time, without deciding again; the key is
 the calling organisation's (``scope_of``), and with another request it is a 422
-naming the header (``eventcore.commands``).
+naming the header (``eventcore.commands``). What was asked is kept as an HMAC
+under a key of its own (``digest``): a registration asks a member's name and
+e-mail, and a plain hash of them would confirm a guess after her erasure.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
+import hmac
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -33,6 +37,7 @@ from contracts.errors import ContractError
 from services.eventcore.commands import CommandAlreadyApplied, CommandRpc, IdempotencyKeyReused
 from services.eventcore.replies import rpc
 from services.eventcore.store import ConcurrencyConflict
+from services.servicekit import secrets
 from services.servicekit.actor import Actor
 from services.servicekit.crypto import Unreadable
 from services.servicekit.errors import DomainError, ServiceError
@@ -72,12 +77,10 @@ def translated() -> Iterator[None]:
     except CommandAlreadyApplied as applied:
         # Redelivered after its process died between commit and ack, or sent again
         # under its Idempotency-Key, and no answer kept to give (eventcore.commands).
-        if applied.keyed and not applied.keeps_reply:
-            detail = ("This request (its Idempotency-Key) was already carried out; what it "
-                      "answered is shown only once and was not kept. Read the result.")
-        elif applied.keyed:
+        if applied.keyed:
             detail = ("This request (its Idempotency-Key) was already carried out, but its "
-                      "answer was not kept. Read the result rather than sending it again.")
+                      "answer was not kept (the service stopped before answering). Read the "
+                      "result rather than sending it again.")
         else:
             detail = ("This very request was already carried out; read the result rather "
                       "than sending it again.")
@@ -105,6 +108,18 @@ class ActingCommandRpc(CommandRpc):
             return ""
         return str(actor.get("organisation_id") or actor.get("moderator_id")
                    or actor.get("kind") or "")
+
+    def digest(self, asked: bytes) -> str:
+        return hmac.new(_digest_key(), asked, hashlib.sha256).hexdigest()
+
+
+@functools.cache
+def _digest_key() -> bytes:
+    """The key of the requests' digests: derived from the platform's fingerprint
+    secret (kept out of every database) under a label of its own, so that neither
+    digest can stand for the other."""
+    return hmac.new(secrets.load("fingerprint"), b"servicekit.rpc request digest",
+                    hashlib.sha256).digest()
 
 
 def _entry(schema: type[Schema] | None, payload_required: bool,
@@ -147,13 +162,14 @@ def internal(method: F) -> F:
     return rpc(expected_exceptions=ServiceError)(entry)  # type: ignore[return-value]
 
 
-def command(schema: type[Schema] | None = None, keeps_reply: bool = True) -> Callable[[F], F]:
+def command(schema: type[Schema] | None = None,
+            kept: Callable[[Any], Any] | None = None) -> Callable[[F], F]:
     """An RPC method that may change state (appends events): applied once, however
     often RabbitMQ delivers the call or its caller sends it under one idempotency
-    key (``eventcore.commands``). ``keeps_reply=False`` for an answer that must
-    never be on disk (an API key, shown once)."""
+    key (``eventcore.commands``). ``kept(answer)``: what of its answer may be kept
+    for those retries, when part must never be on disk (an API key, shown once)."""
     return _entry(schema, payload_required=True, entrypoint=ActingCommandRpc.decorator,
-                  keeps_reply=keeps_reply)
+                  kept=kept)
 
 
 def query(schema: type[Schema] | None = None) -> Callable[[F], F]:

@@ -12,6 +12,8 @@ correlation id) under the same idempotency key: those tests send such calls.
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
 
 import psycopg
@@ -28,6 +30,7 @@ class FilingService:
     name = "filing_test"
     uow = UnitOfWorkProvider(catalogue)
     refuse_next = False
+    answer_after = 0.0
     database_url = ""
     #: (pair, its events as another connection saw them) from each action on commit.
     seen_after_commit: list[tuple[str, int]] = []
@@ -55,11 +58,18 @@ class FilingService:
             raise RuntimeError("died after reading, before deciding")
         return self.hold(pair_id)
 
-    @command_rpc(keeps_reply=False)
-    def hold_secretly(self, pair_id: str) -> str:
-        """Its answer must never be kept on disk (as an API key shown once)."""
+    @command_rpc(kept=lambda answer: {**answer, "secret": None})
+    def hold_secretly(self, pair_id: str) -> dict[str, str | None]:
+        """Part of its answer must never be kept on disk (as an API key shown once)."""
         self.hold(pair_id)
-        return "a secret shown once"
+        return {"pair_id": pair_id, "secret": "shown once"}
+
+    @command_rpc
+    def hold_slowly(self, pair_id: str) -> str:
+        """Answers a while after its commit: a retry comes in between."""
+        answer = self.hold(pair_id)
+        time.sleep(FilingService.answer_after)
+        return answer
 
     @command_rpc
     def hold_twice(self, pair_id: str) -> str:
@@ -75,7 +85,7 @@ class FilingService:
 def filing(deliveries_to, database_url):
     FilingService.database_url, FilingService.seen_after_commit = database_url, []
     yield deliveries_to(FilingService)
-    FilingService.refuse_next = False
+    FilingService.refuse_next, FilingService.answer_after = False, 0.0
 
 
 def _held(database_url: str, pair: str) -> int:
@@ -152,7 +162,7 @@ def _keyed(key: str) -> dict[str, str]:
 
 def _kept(database_url: str) -> list[tuple[str | None, object]]:
     with psycopg.connect(database_url) as conn:
-        return conn.execute("SELECT request_sha256, reply FROM processed_commands "
+        return conn.execute("SELECT request_digest, reply FROM processed_commands "
                             "WHERE command_id LIKE 'key:%'").fetchall()
 
 
@@ -169,6 +179,7 @@ def test_a_command_sent_again_under_its_key_appends_nothing_and_its_answer_is_ke
     for _ in range(2):  # new calls (new correlation ids), as a partner's retries are
         again = filing("hold", str(uuid.uuid4()), pair_id=pair, context=_keyed(key))
         assert again["error"]["exc_type"] == "CommandAlreadyApplied"
+        assert "(its answer kept)" in again["error"]["value"]
     assert _held(database_url, pair) == 1
     other = filing("hold", str(uuid.uuid4()), pair_id=pair, context=_keyed(str(uuid.uuid4())))
     assert other["result"] == "held at version 2", "another key is another command"
@@ -184,17 +195,47 @@ def test_a_key_sent_with_another_request_is_refused_and_changes_nothing(filing, 
     assert (_held(database_url, pair), _held(database_url, elsewhere)) == (1, 0)
 
 
-def test_an_answer_that_must_not_be_kept_is_not_and_the_retry_is_refused_as_applied(
+def test_what_of_an_answer_must_not_be_on_disk_is_left_out_of_what_is_kept(
     filing, database_url,
 ):
     pair, key = str(uuid.uuid4()), str(uuid.uuid4())
     first = filing("hold_secretly", str(uuid.uuid4()), pair_id=pair, context=_keyed(key))
-    assert first == {"result": "a secret shown once", "error": None}
-    again = filing("hold_secretly", str(uuid.uuid4()), pair_id=pair, context=_keyed(key))
-    assert again["error"]["exc_type"] == "CommandAlreadyApplied"
-    assert "secret" not in repr(_kept(database_url))
-    assert [reply for _, reply in _kept(database_url)] == [None]
+    assert first["result"] == {"pair_id": pair, "secret": "shown once"}
+    assert "shown once" not in repr(_kept(database_url))
+    assert [reply for _, reply in _kept(database_url)] == [
+        {"answer": {"pair_id": pair, "secret": None}}]
     assert _held(database_url, pair) == 1
+
+
+def test_a_retry_sent_while_the_first_is_being_answered_waits_for_its_answer(
+    filing, database_url,
+):
+    """The partner gave up waiting and sent again: the retry's mark waits for the
+    first commit, then for the answer kept a moment later (``ANSWER_WAIT``), rather
+    than being refused for an answer not kept yet."""
+    pair, key = str(uuid.uuid4()), str(uuid.uuid4())
+    FilingService.answer_after = 0.5
+    answers: list[dict] = []
+    first = threading.Thread(target=lambda: answers.append(
+        filing("hold_slowly", str(uuid.uuid4()), pair_id=pair, context=_keyed(key))))
+    first.start()
+    time.sleep(0.2)  # committed, not answered
+    assert _held(database_url, pair) == 1 and [r for _, r in _kept(database_url)] == [None]
+    again = filing("hold_slowly", str(uuid.uuid4()), pair_id=pair, context=_keyed(key))
+    first.join()
+    assert answers == [{"result": "held at version 1", "error": None}]
+    # Refused as applied here, with the answer carried for servicekit.rpc to give.
+    assert again["error"]["exc_type"] == "CommandAlreadyApplied"
+    assert "(its answer kept)" in again["error"]["value"]
+    assert [r for _, r in _kept(database_url)] == [{"answer": "held at version 1"}]
+    assert _held(database_url, pair) == 1
+
+
+def test_the_request_is_kept_as_a_digest_not_as_what_it_asked(filing, database_url):
+    pair, key = str(uuid.uuid4()), str(uuid.uuid4())
+    filing("hold", str(uuid.uuid4()), pair_id=pair, context=_keyed(key))
+    ((digest, _),) = _kept(database_url)
+    assert pair not in digest and len(digest) == 64
 
 
 def test_a_keyed_command_that_failed_leaves_no_mark_and_is_decided_again(filing, database_url):

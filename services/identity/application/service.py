@@ -88,9 +88,7 @@ class IdentityService:
 
     # -- organisations -----------------------------------------------------------
 
-    # Its answer holds the organisation's first API key, shown once: never kept for a
-    # retry under the same Idempotency-Key (servicekit.rpc).
-    @command(api.RegisterOrganisation, keeps_reply=False)
+    @command(api.RegisterOrganisation, kept=views.without_api_key)
     def register_organisation(self, actor: Actor, payload: dict[str, Any]) -> dict[str, Any]:
         _operator_only(actor)
         now = self.clock.now()
@@ -115,7 +113,7 @@ class IdentityService:
                                                                         organisation_id)],
             }
 
-    @command(keeps_reply=False)  # the key is shown once
+    @command(kept=views.without_api_key)
     def issue_api_key(self, actor: Actor, payload: Any,
                       organisation_id: str | None = None) -> dict[str, Any]:
         """A new key: for the organisation itself (rotation) or, by the operator, for any."""

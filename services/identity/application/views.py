@@ -68,3 +68,10 @@ def api_key(row: dict[str, Any]) -> dict[str, Any]:
     return {"key_id": row["key_id"], "prefix": row["prefix"],
             "issued_at": row["issued_at"].isoformat(), "revoked_at": _iso(row["revoked_at"]),
             "revoked_reason": row["revoked_reason"]}
+
+
+def without_api_key(answer: dict[str, Any]) -> dict[str, Any]:
+    """What is kept of an answer that issued an API key, for the request sent again
+    under its Idempotency-Key (``eventcore.commands``): all but the key, shown once
+    and stored only as a hash."""
+    return {**answer, "api_key": None}

@@ -7,14 +7,18 @@ says the request was carried out.
 
 A partner sends a request again under its ``Idempotency-Key`` (the gateway puts
 it in the call's context data): that answers what the first sending answered,
-unless the answer must never be kept (an API key is shown once, and stored
-hashed), which is a 409 saying so. A key is its organisation's: another
-organisation's same key is another command, and the same key with another
-request (another member's included) is a 422 naming the header.
+less what must never be kept (an API key is shown once, and stored hashed). A
+key is its organisation's: another organisation's same key is another command,
+and the same key with another request (another member's included) is a 422
+naming the header. What was asked is kept as an HMAC, never as a plain hash that
+would confirm a guess of a member's personal data after her erasure.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 import uuid
 from typing import Any
 
@@ -25,6 +29,7 @@ from contracts import catalogue
 from services.eventcore.commands import IDEMPOTENCY_KEY
 from services.eventcore.database import UnitOfWorkProvider
 from services.eventcore.tests.factories import session_held
+from services.servicekit import rpc as rpc_module
 from services.servicekit.actor import Actor
 from services.servicekit.rpc import command
 
@@ -38,11 +43,11 @@ class HoldingService:
         version = self._append(pair_id)
         return {"pair_id": pair_id, "version": version, "by": actor.member_id}
 
-    @command(keeps_reply=False)
+    @command(kept=lambda answer: {**answer, "secret": None})
     def issue_secret(self, actor: Actor, payload: dict[str, Any],
                      pair_id: str) -> dict[str, Any]:
         self._append(pair_id)
-        return {"secret": "shown once"}
+        return {"pair_id": pair_id, "secret": "shown once"}
 
     def _append(self, pair_id: str) -> int:
         with self.uow() as uow:
@@ -124,13 +129,30 @@ def test_a_key_is_its_organisations_own(holding, database_url):
     assert _events(database_url, pair) == 2
 
 
-def test_an_answer_shown_once_is_not_kept_and_sending_it_again_is_a_409(holding, database_url):
+def test_what_is_shown_once_is_not_kept_and_sent_again_the_answer_comes_without_it(
+    holding, database_url,
+):
     pair, key, actor = str(uuid.uuid4()), str(uuid.uuid4()), Actor.organisation(
         str(uuid.uuid4())).to_dict()
-    assert _send(holding, "issue_secret", actor, key, pair)["result"] == {"secret": "shown once"}
-    error = _send(holding, "issue_secret", actor, key, pair)["error"]
-    assert "409" in error["value"] and "shown only once" in error["value"]
+    first = _send(holding, "issue_secret", actor, key, pair)["result"]
+    assert first == {"pair_id": pair, "secret": "shown once"}
+    assert _send(holding, "issue_secret", actor, key, pair)["result"] == {
+        "pair_id": pair, "secret": None}
     assert _events(database_url, pair) == 1
     with psycopg.connect(database_url) as conn:
         kept = conn.execute("SELECT reply FROM processed_commands").fetchall()
-    assert kept == [(None,)]
+    assert "shown once" not in repr(kept)
+
+
+def test_what_was_asked_is_kept_as_an_hmac_not_a_plain_hash(holding, database_url):
+    """A plain hash of what a registration asked (a name, an e-mail) would confirm a
+    guess of them after the member's erasure; the HMAC's key is in no database."""
+    pair, key, actor = str(uuid.uuid4()), str(uuid.uuid4()), _member()
+    payload = {"email": "jeanne@example.org"}
+    _send(holding, "hold", actor, key, pair, payload)
+    with psycopg.connect(database_url) as conn:
+        (digest,) = conn.execute("SELECT request_digest FROM processed_commands").fetchone()
+    asked = json.dumps(["hold", [actor, payload], {"pair_id": pair}], sort_keys=True,
+                       separators=(",", ":"), ensure_ascii=False).encode()
+    assert digest != hashlib.sha256(asked).hexdigest()
+    assert digest == hmac.new(rpc_module._digest_key(), asked, hashlib.sha256).hexdigest()
