@@ -57,7 +57,9 @@ MAX_BODY = 256 * 1024
 MAX_DEPTH = 32
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 MAX_IDEMPOTENCY_KEY = 255
-_PRINTABLE = re.compile(r"^[\x20-\x7e]+$")
+#: Printable ASCII but the comma: a header sent twice reaches us as its two values
+#: joined by a comma, which must not read as one key.
+_KEY_CHARACTERS = re.compile(r"^[\x20-\x2b\x2d-\x7e]+$")
 _PATH_PARAM = re.compile(r"{(\w+)}")
 
 #: Who may call a route (``Route.acting``):
@@ -419,15 +421,15 @@ def _takes_idempotency_key(info: ApiInfo, route: Route) -> bool:
 
 def _idempotency_key(header: str, value: str | None) -> str | None:
     """The key as sent, bare or as a quoted string (the IETF draft's ``sf-string``):
-    1 to ``MAX_IDEMPOTENCY_KEY`` printable ASCII characters."""
+    1 to ``MAX_IDEMPOTENCY_KEY`` printable ASCII characters, no comma, sent once."""
     if value is None:
         return None
     key = value[1:-1] if len(value) >= 2 and value[0] == value[-1] == '"' else value
-    if not 0 < len(key) <= MAX_IDEMPOTENCY_KEY or not _PRINTABLE.match(key) \
+    if not 0 < len(key) <= MAX_IDEMPOTENCY_KEY or not _KEY_CHARACTERS.match(key) \
             or key != key.strip():
         raise _Refused(400, "malformed_header",
-                       f"{header} must be 1 to {MAX_IDEMPOTENCY_KEY} printable ASCII "
-                       "characters (a UUID is a good one).",
+                       f"{header} must be sent once, as 1 to {MAX_IDEMPOTENCY_KEY} printable "
+                       "ASCII characters other than a comma (a UUID is a good one).",
                        [{"field": header, "message": "Not a valid key."}])
     return key
 
@@ -562,14 +564,18 @@ def openapi_document(routes: Sequence[Route], info: ApiInfo) -> dict[str, Any]:
             operation["parameters"].append({
                 "name": info.idempotency_header, "in": "header", "required": False,
                 "schema": {"type": "string", "minLength": 1, "maxLength": MAX_IDEMPOTENCY_KEY,
-                           "pattern": "^[!-~]([ -~]*[!-~])?$"},
+                           "pattern": "^[!-+\\--~]([ -+\\--~]*[!-+\\--~])?$"},
                 "description": (
-                    "Optional: a key of the caller's choosing (a UUID) that makes sending "
-                    "this request again safe. The request is carried out once; sent again "
-                    "with the same key (by any of the organisation's members or its "
-                    "admins), it answers what it answered the first time, and changes "
-                    "nothing. The same key with another request is a 422. An answer that "
-                    "holds an API key is never kept: sent again, the request is a 409."),
+                    "Optional: a key of the caller's choosing (a UUID, a new one for each "
+                    "request) that makes sending this request again safe. The request is "
+                    "carried out once; sent again with the same key, by the same caller "
+                    "(the same acting member, or the organisation itself), it answers "
+                    "what it answered the first time and changes nothing, even while the "
+                    "first sending is still being answered. The same key with another "
+                    "request is a 422 (a key used on one resource and then on another of "
+                    "a different kind may go unnoticed). A key is remembered for at least "
+                    "30 days. An API key is never kept: sent again, a request that issued "
+                    "one answers it as null."),
             })
         if route.body is not None:
             operation["requestBody"] = {
