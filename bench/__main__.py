@@ -15,7 +15,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import eventcore, matching, matching_read_path, sessions
+from bench import eventcore, fairness, matching, matching_read_path, sessions
 from services.eventcore import settings
 
 RESULTS = Path(__file__).parent / "results" / "latest.json"
@@ -31,6 +31,7 @@ def main() -> int:
         "matching": matching.run(),
         "matching_read_path": matching_read_path.run(conf),
         "sessions": sessions.run(conf),
+        "fairness": fairness.run(conf),
     }
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")

@@ -86,7 +86,7 @@ class _Pairs:
     """
 
     def __init__(self, conf: Settings, org: PartnerApi, minutes: Iterator[int]) -> None:
-        pairs = _form_pairs(conf, org, PAIRS)
+        pairs = form_pairs(conf, org, PAIRS)
         self.ids = [pair for pair, _ in pairs]
         self._paths = [f"{org.base_url}/v1/pairs/{pair}/held-sessions" for pair, _ in pairs]
         self._headers = [{"Authorization": f"Bearer {org.credential}",
@@ -192,7 +192,7 @@ def _committed(conf: Settings, context: str, query: str, bounds: tuple[Any, ...]
             time.sleep(0.1)
 
 
-def _form_pairs(conf: Settings, org: PartnerApi, count: int) -> list[tuple[str, str]]:
+def form_pairs(conf: Settings, org: PartnerApi, count: int) -> list[tuple[str, str]]:
     """``count`` pairs of fresh members, each with its meeting plan (R5: a pair holds
     a second session only once its plan is recorded)."""
     producer = KafkaProducer(bootstrap_servers=conf.kafka_bootstrap, acks="all")

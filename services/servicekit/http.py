@@ -45,6 +45,7 @@ from werkzeug.wrappers import Request, Response
 from contracts.api.base import NoBody
 from services.eventcore.commands import IDEMPOTENCY_KEY
 from services.servicekit.errors import ServiceError
+from services.servicekit.fairness import FairSlots
 from services.servicekit.payloads import load
 
 log = logging.getLogger("servicekit.http")
@@ -231,6 +232,11 @@ class ApiEntrypoint(HttpRequestHandler):
         self._schemas: dict[type[Schema], Schema] = {}
         self._openapi: str | None = None
 
+    def setup(self) -> None:
+        super().setup()
+        workers = self.container.max_workers
+        self.slots = FairSlots(workers, per_caller=max(1, workers // 2))
+
     def get_url_rules(self) -> list[Rule]:
         methods = [*METHODS, "HEAD", "OPTIONS"]
         return [Rule("/", methods=methods, defaults={"path": ""}),
@@ -397,9 +403,15 @@ class ApiEntrypoint(HttpRequestHandler):
         context_data = {"request_id": call.request_id}
         if call.idempotency_key is not None:
             context_data[IDEMPOTENCY_KEY] = call.idempotency_key
-        self.container.spawn_worker(self, (call,), {}, context_data=context_data,
-                                    handle_result=handle_result)
-        result, exc_info = done.wait()
+        # A worker in turn among the callers waiting for one (fairness.py).
+        caller = call.credential or ""
+        self.slots.take(caller)
+        try:
+            self.container.spawn_worker(self, (call,), {}, context_data=context_data,
+                                        handle_result=handle_result)
+            result, exc_info = done.wait()
+        finally:
+            self.slots.give_back(caller)
         if exc_info is not None:
             raise exc_info[1]
         route = call.route
