@@ -48,7 +48,8 @@ class OrganisationRegistered(Response):
     api_key = fields.String(required=True, allow_none=True, metadata={
         "description": "Shown once: only its hash is kept. Send as 'Authorization: Bearer'. "
                        "Null when the request was sent again under its Idempotency-Key (a "
-                       "lost key: issue another with the operator's credential)."})
+                       "lost key: issue another with the operator's credential, and revoke "
+                       "the lost one by its key_id)."})
     key_id = fields.String(required=True)
 
 

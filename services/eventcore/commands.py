@@ -44,8 +44,12 @@ in the call's context data (``IDEMPOTENCY_KEY``):
 - the answer is kept with the mark before it is sent (``handle_result``); a
   request sent again with the key decides nothing afresh, and its
   :class:`CommandAlreadyApplied` carries that answer, which ``servicekit.rpc``
-  gives as the answer. One sent while the first is still being answered (a
-  partner that gave up waiting) waits for that answer, ``ANSWER_WAIT`` at most;
+  gives as the answer. One sent while the first is still being carried out
+  waits for its commit (on the mark's row), and is then refused as applied with
+  no answer yet, as the IETF draft on the header has it (``servicekit.rpc``
+  makes it a 409 to send again in a second). It does not wait for the answer:
+  waiting retries would hold the service's workers and connections, which
+  the first sending needs to keep its answer, and other callers to be served;
 - the same key with another request is :class:`IdempotencyKeyReused`, and
   changes nothing;
 - what of an answer must never be on disk (an API key is shown once, and stored
@@ -58,7 +62,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -78,10 +81,6 @@ IDEMPOTENCY_KEY = "idempotency_key"
 
 #: Days a mark is kept (a redelivery comes when the service restarts).
 KEEP_DAYS = 30
-
-#: Longest a keyed command sent again waits for the first sending's answer to be
-#: kept (it is, a moment after that sending's commit, unless its process died).
-ANSWER_WAIT = 5.0
 
 
 @dataclass(frozen=True)
@@ -202,21 +201,13 @@ def mark_applied(conn: psycopg.Connection, command: Command) -> None:
     ).rowcount
     if marked:
         return
-    waited_until = time.monotonic() + ANSWER_WAIT
-    while True:
-        row = conn.execute("SELECT request_digest, reply FROM processed_commands "
-                           "WHERE command_id = %s", (command.id,)).fetchone()
-        if row is None:  # pruned in between: as good as applied, and nothing kept
-            raise CommandAlreadyApplied(command)
-        if command.keyed and row[0] != command.request_digest:
-            raise IdempotencyKeyReused(command)
-        if row[1] is not None:
-            raise CommandAlreadyApplied(command, (row[1]["answer"],))
-        if not command.keyed or time.monotonic() >= waited_until:
-            raise CommandAlreadyApplied(command)
-        # Sent again while the first sending is still being answered: its answer is
-        # kept a moment after its commit (each statement here sees the latest commit).
-        time.sleep(0.02)
+    row = conn.execute("SELECT request_digest, reply FROM processed_commands "
+                       "WHERE command_id = %s", (command.id,)).fetchone()
+    if row is None:  # pruned in between: as good as applied, and nothing kept
+        raise CommandAlreadyApplied(command)
+    if command.keyed and row[0] != command.request_digest:
+        raise IdempotencyKeyReused(command)
+    raise CommandAlreadyApplied(command, (row[1]["answer"],) if row[1] is not None else None)
 
 
 def keep_reply(conn: psycopg.Connection, command: Command, answer: Any) -> None:

@@ -79,14 +79,16 @@ CREATE TABLE IF NOT EXISTS processed_commands (
     command_id      text PRIMARY KEY,
     applied_at      timestamptz NOT NULL DEFAULT now()
 );
--- Added where missing only: ALTER TABLE locks the table even when it has the
--- columns, and every command writes to it.
+-- Altered where it lacks them only: ALTER TABLE locks the table even when it
+-- has the columns, and every command writes to it. (request_sha256: a plain hash
+-- of what was asked, replaced by the keyed digest before any release.)
 DO $$
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM information_schema.columns
                    WHERE table_schema = current_schema() AND table_name = 'processed_commands'
-                   AND column_name = 'reply') THEN
-        ALTER TABLE processed_commands ADD COLUMN request_digest text, ADD COLUMN reply jsonb;
+                   AND column_name = 'request_digest') THEN
+        ALTER TABLE processed_commands ADD COLUMN IF NOT EXISTS request_digest text,
+            ADD COLUMN IF NOT EXISTS reply jsonb, DROP COLUMN IF EXISTS request_sha256;
     END IF;
 END $$;
 CREATE INDEX IF NOT EXISTS processed_commands_by_age ON processed_commands (applied_at);

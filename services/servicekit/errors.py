@@ -112,6 +112,11 @@ class ServiceError(Exception):
     def rule(self) -> str | None:
         return self.body.get("rule")
 
+    @property
+    def retry_after(self) -> int | None:
+        value = self.body.get("retry_after")
+        return int(value) if value is not None else None
+
     def __str__(self) -> str:
         fields = ", ".join(e["field"] for e in self.errors)
         return f"{self.code} ({self.status}): {self.detail}" + (f" [{fields}]" if fields else "")
@@ -120,11 +125,16 @@ class ServiceError(Exception):
     def make(
         cls, status: int, code: str, detail: str,
         errors: Sequence[Mapping[str, str]] = (), rule: str | None = None,
+        retry_after: int | None = None,
     ) -> ServiceError:
+        """``retry_after``: seconds after which the same request may succeed (the
+        edge sends it as ``Retry-After``)."""
         body: dict[str, Any] = {"status": status, "code": code, "detail": detail,
                                 "errors": [dict(e) for e in errors]}
         if rule:
             body["rule"] = rule
+        if retry_after is not None:
+            body["retry_after"] = retry_after
         return cls(body)
 
     @classmethod

@@ -277,8 +277,9 @@ class ApiEntrypoint(HttpRequestHandler):
             if error.status >= 500:  # ours (a timeout, a service gone), not the caller's
                 log.error("%s %s %s: %s %s", self.info.name, request_id, request.path,
                           error.status, error.detail)
+            retry = {"Retry-After": str(error.retry_after)} if error.retry_after else None
             response = problem(error.status, error.code, error.detail, request_id, request.path,
-                               error.errors, error.rule)
+                               error.errors, error.rule, headers=retry)
         except Exception:
             log.exception("%s %s %s: unexpected error", self.info.name, request_id, request.path)
             response = problem(500, "internal_error", "An unexpected error; it is logged under "
@@ -582,8 +583,9 @@ def openapi_document(routes: Sequence[Route], info: ApiInfo) -> dict[str, Any]:
                     "request) that makes sending this request again safe. The request is "
                     "carried out once; sent again with the same key, by the same caller "
                     "(the same acting member, or the organisation itself), it answers "
-                    "what it answered the first time and changes nothing, even while the "
-                    "first sending is still being answered. The same key with another "
+                    "what it answered the first time and changes nothing (while the first "
+                    "sending is still being carried out: a 409 with Retry-After, to send "
+                    "it again a second later). The same key with another "
                     "request is a 422 (a key used on one resource and then on another of "
                     "a different kind may go unnoticed). A key is remembered for at least "
                     "30 days. An API key is never kept: sent again, a request that issued "
@@ -630,7 +632,8 @@ def openapi_document(routes: Sequence[Route], info: ApiInfo) -> dict[str, Any]:
                     "400": errors.get("400", "Malformed request.").rstrip(".")
                     + f"; or the {info.idempotency_header} is malformed.",
                     "409": errors["409"].rstrip(".") + f"; or, sent again with its "
-                    f"{info.idempotency_header}, carried out with no answer kept to give.",
+                    f"{info.idempotency_header}, still being carried out (Retry-After), "
+                    "or carried out with its answer lost.",
                     "422": errors["422"].rstrip(".") + f"; or the {info.idempotency_header} "
                     "was used for another request."})
         for status, description in sorted(errors.items()):

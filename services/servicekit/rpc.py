@@ -78,13 +78,13 @@ def translated() -> Iterator[None]:
         # Redelivered after its process died between commit and ack, or sent again
         # under its Idempotency-Key, and no answer kept to give (eventcore.commands).
         if applied.keyed:
-            detail = ("This request (its Idempotency-Key) was already carried out, but its "
-                      "answer was not kept (the service stopped before answering). Read the "
-                      "result rather than sending it again.")
-        else:
-            detail = ("This very request was already carried out; read the result rather "
-                      "than sending it again.")
-        raise ServiceError.make(409, "conflict", detail) from None
+            raise ServiceError.make(
+                409, "conflict", "This request (its Idempotency-Key) is being carried out "
+                "by an earlier sending: send it again in a second for its answer. If this "
+                "still comes back, it was carried out and its answer lost (its service "
+                "stopped before answering): read the result.", retry_after=1) from None
+        raise ServiceError.make(409, "conflict", "This very request was already carried "
+                                "out; read the result rather than sending it again.") from None
     except IdempotencyKeyReused:
         raise ServiceError.make(
             422, "idempotency_key_reused", "This Idempotency-Key was used for another "

@@ -20,8 +20,17 @@ import psycopg
 import pytest
 
 from contracts import catalogue
-from services.eventcore.commands import IDEMPOTENCY_KEY, command_rpc
+from services.eventcore import schema
+from services.eventcore.commands import (
+    IDEMPOTENCY_KEY,
+    Command,
+    CommandAlreadyApplied,
+    command_rpc,
+    keep_reply,
+    mark_applied,
+)
 from services.eventcore.database import UnitOfWorkProvider
+from services.eventcore.testing import wait_until
 
 from .factories import session_held
 
@@ -207,35 +216,29 @@ def test_what_of_an_answer_must_not_be_on_disk_is_left_out_of_what_is_kept(
     assert _held(database_url, pair) == 1
 
 
-def test_a_retry_sent_while_the_first_is_being_answered_waits_for_its_answer(
+def test_a_retry_sent_while_the_first_is_being_answered_is_refused_without_waiting(
     filing, database_url,
 ):
-    """The partner gave up waiting and sent again: the retry's mark waits for the
-    first commit, then for the answer kept a moment later (``ANSWER_WAIT``), rather
-    than being refused for an answer not kept yet."""
+    """The partner gave up waiting and sent again: the retry finds the first sending
+    committed but not answered, and is refused as applied with no answer yet (a
+    409 to send again in a second, ``servicekit.rpc``), rather than hold a worker
+    and a connection until the answer is kept. Sent after, it gets the answer."""
     pair, key = str(uuid.uuid4()), str(uuid.uuid4())
-    FilingService.answer_after = 0.5
+    FilingService.answer_after = 2.0
     answers: list[dict] = []
     first = threading.Thread(target=lambda: answers.append(
         filing("hold_slowly", str(uuid.uuid4()), pair_id=pair, context=_keyed(key))))
     first.start()
-    time.sleep(0.2)  # committed, not answered
-    assert _held(database_url, pair) == 1 and [r for _, r in _kept(database_url)] == [None]
-    again = filing("hold_slowly", str(uuid.uuid4()), pair_id=pair, context=_keyed(key))
+    wait_until(lambda: _held(database_url, pair) == 1, what="the first sending's commit")
+    early = filing("hold_slowly", str(uuid.uuid4()), pair_id=pair, context=_keyed(key))
+    assert early["error"]["exc_type"] == "CommandAlreadyApplied"
+    assert "(no answer kept)" in early["error"]["value"]
+    assert answers == [], "refused while the first was still being answered"
     first.join()
     assert answers == [{"result": "held at version 1", "error": None}]
-    # Refused as applied here, with the answer carried for servicekit.rpc to give.
-    assert again["error"]["exc_type"] == "CommandAlreadyApplied"
-    assert "(its answer kept)" in again["error"]["value"]
-    assert [r for _, r in _kept(database_url)] == [{"answer": "held at version 1"}]
+    later = filing("hold_slowly", str(uuid.uuid4()), pair_id=pair, context=_keyed(key))
+    assert "(its answer kept)" in later["error"]["value"]
     assert _held(database_url, pair) == 1
-
-
-def test_the_request_is_kept_as_a_digest_not_as_what_it_asked(filing, database_url):
-    pair, key = str(uuid.uuid4()), str(uuid.uuid4())
-    filing("hold", str(uuid.uuid4()), pair_id=pair, context=_keyed(key))
-    ((digest, _),) = _kept(database_url)
-    assert pair not in digest and len(digest) == 64
 
 
 def test_a_keyed_command_that_failed_leaves_no_mark_and_is_decided_again(filing, database_url):
@@ -247,3 +250,32 @@ def test_a_keyed_command_that_failed_leaves_no_mark_and_is_decided_again(filing,
     again = filing("hold", str(uuid.uuid4()), pair_id=pair, context=_keyed(key))
     assert again == {"result": "held at version 1", "error": None}
     assert _held(database_url, pair) == 1
+
+
+@pytest.mark.parametrize("columns", ["", ", request_sha256 text, reply jsonb"],
+                         ids=["before keys", "with the plain hash"])
+def test_a_database_of_an_earlier_layout_is_brought_forward_keeping_its_marks(
+    database_url, columns,
+):
+    """The marks table before idempotency keys (and as it was briefly, with a plain
+    hash): installed again, it gains what keyed commands keep, and its marks stay."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE processed_commands (command_id text PRIMARY KEY, "
+                     f"applied_at timestamptz NOT NULL DEFAULT now(){columns})")
+        conn.execute("INSERT INTO processed_commands (command_id) VALUES ('earlier')")
+        schema.install(conn)
+        schema.install(conn)  # and at the next start: nothing left to do
+        found = {name for (name,) in conn.execute(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_name = 'processed_commands'")}
+        assert found == {"command_id", "applied_at", "request_digest", "reply"}
+        conn.autocommit = False
+        with pytest.raises(CommandAlreadyApplied):
+            mark_applied(conn, Command("earlier"))
+        conn.rollback()
+        mark_applied(conn, Command("key:k", request_digest="d"))
+        keep_reply(conn, Command("key:k", request_digest="d"), {"id": 1})
+        conn.commit()
+        with pytest.raises(CommandAlreadyApplied) as applied:
+            mark_applied(conn, Command("key:k", request_digest="d"))
+        assert applied.value.reply == ({"id": 1},)
