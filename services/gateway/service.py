@@ -12,12 +12,12 @@ from typing import Any
 
 import eventlet
 from nameko.events import BROADCAST, event_handler
-from prometheus_client import generate_latest
 
 from services.gateway.actors import ActorCacheProvider
 from services.gateway.calls import ServiceCalls, ServiceUnavailable
 from services.gateway.routes import ROUTES
 from services.servicekit.errors import ServiceError
+from services.servicekit.fairness import KnownCallers
 from services.servicekit.heap import StartupHeap
 from services.servicekit.http import ApiCall, ApiInfo, api
 from services.servicekit.metrics import ServiceMetrics
@@ -56,6 +56,7 @@ class Gateway:
     matching = ServiceCalls("matching")
     sessions = ServiceCalls("sessions")
     actors = ActorCacheProvider()
+    callers = KnownCallers()
     metrics = ServiceMetrics()
     heap = StartupHeap()
 
@@ -65,13 +66,13 @@ class Gateway:
         if route.operation_id == "health":
             self._rpc("identity", "ping")
             return {"status": "ok", "service": "gateway"}
-        if route.operation_id == "metrics":
-            return generate_latest().decode("utf-8")
         actor = self.actors.get(call.credential, call.acting_member)
         if actor is None:
             asked = self.actors.asking()
             actor = self._rpc("identity", "authenticate", call.credential, call.acting_member)
             self.actors.put(call.credential, call.acting_member, actor, asked)
+        # Its next requests share their organisation's slots (servicekit.fairness).
+        self.callers.known(call.credential, actor.get("organisation_id") or actor["kind"])
         if route.acting == "member" and actor.get("kind") != "member":
             raise ServiceError.make(403, "forbidden", "This acts for one member: name her "
                                     "with the X-Acting-Member header (R8).",

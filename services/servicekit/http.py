@@ -26,7 +26,7 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,7 +45,7 @@ from werkzeug.wrappers import Request, Response
 from contracts.api.base import NoBody
 from services.eventcore.commands import IDEMPOTENCY_KEY
 from services.servicekit.errors import ServiceError
-from services.servicekit.fairness import FairSlots
+from services.servicekit.fairness import FairSlots, KnownCallers
 from services.servicekit.payloads import load
 
 log = logging.getLogger("servicekit.http")
@@ -98,6 +98,9 @@ class Route:
     tag: str = ""
     description: str = ""
     raw: str | None = None  # a non-JSON response's media type (text/plain for /metrics)
+    #: Answered by the edge itself, with no worker and no wait (the metrics page:
+    #: scraped, and probed for liveness, however busy the workers are).
+    inline: Callable[[], str] | None = None
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -236,6 +239,10 @@ class ApiEntrypoint(HttpRequestHandler):
         super().setup()
         workers = self.container.max_workers
         self.slots = FairSlots(workers, per_caller=max(1, workers // 2))
+        # The service's own KnownCallers, told who each credential is (fairness.py);
+        # without one, every credential is one unverified caller.
+        self.callers = next((d for d in self.container.dependencies
+                             if isinstance(d, KnownCallers)), KnownCallers())
 
     def get_url_rules(self) -> list[Rule]:
         methods = [*METHODS, "HEAD", "OPTIONS"]
@@ -267,6 +274,8 @@ class ApiEntrypoint(HttpRequestHandler):
             route, ids = self._match(request)
             if route.operation_id == "openapi":
                 response = Response(self.openapi(), status=200, content_type="application/json")
+            elif route.inline is not None:
+                response = Response(route.inline(), status=200, content_type=route.raw)
             else:
                 call = self._call(request, route, ids, request_id)
                 response = self._run(call)
@@ -405,7 +414,7 @@ class ApiEntrypoint(HttpRequestHandler):
         if call.idempotency_key is not None:
             context_data[IDEMPOTENCY_KEY] = call.idempotency_key
         # A worker in turn among the callers waiting for one (fairness.py).
-        caller = call.credential or ""
+        caller = self.callers.caller_of(call.credential)
         self.slots.take(caller)
         try:
             self.container.spawn_worker(self, (call,), {}, context_data=context_data,

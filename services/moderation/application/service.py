@@ -45,6 +45,7 @@ from services.servicekit import credentials, secrets
 from services.servicekit.clock import ClockProvider
 from services.servicekit.crypto import MODERATORS_KEY_ID
 from services.servicekit.errors import NotFound, ServiceError, Unauthenticated
+from services.servicekit.fairness import KnownCallers
 from services.servicekit.heap import StartupHeap
 from services.servicekit.http import ApiCall, ApiInfo, api
 from services.servicekit.keys import KeyringProvider
@@ -97,6 +98,7 @@ class ModerationService:
     config = Config()
     metrics = ServiceMetrics()
     heap = StartupHeap()
+    callers = KnownCallers()
 
     @property
     def policy(self) -> DecisionPolicy:
@@ -157,6 +159,7 @@ class ModerationService:
                 uow.execute("SELECT 1")
             return {"status": "ok", "service": "moderation"}
         who = self._authenticate(call.credential)
+        self.callers.known(call.credential, who)  # its next requests: its slots
         if route.acting == "operator" and who != "operator":
             raise ServiceError.make(403, "forbidden", "This is the platform operator's.")
         if route.acting == "moderator" and who == "operator":

@@ -1,4 +1,6 @@
-"""``FairSlots``: the workers of an HTTP edge shared out among its callers.
+"""``FairSlots``: the workers of an HTTP edge shared out among its callers, who are
+known by ``KnownCallers``; and the edge itself (``servicekit.http``) giving every
+slot back.
 
 Green threads stand for requests, as under the edge's eventlet server; what is
 checked is who gets a slot, in what order (timing belongs in ``make bench``:
@@ -7,11 +9,15 @@ checked is who gets a slot, in what order (timing belongs in ``make bench``:
 
 from __future__ import annotations
 
+import socket
 from collections import deque
 
 import eventlet
+import pytest
+import requests as requests_lib
 
-from services.servicekit.fairness import FairSlots
+from services.servicekit.fairness import ANONYMOUS, UNVERIFIED, FairSlots, KnownCallers
+from services.servicekit.http import ApiCall, ApiEntrypoint, ApiInfo, Route, api
 
 
 class Requests:
@@ -57,7 +63,8 @@ def test_another_callers_request_is_served_before_the_first_callers_backlog():
     assert requests.served[2:] == ["a", "b", "c", "a", "b", "a", "a"]
     requests.finish_oldest()
     requests.finish_oldest()
-    assert (requests.slots.taken, requests.slots.waiting()) == (0, 0)
+    assert (requests.slots.taken, requests.slots.waiting(), requests.slots.callers()) == (
+        0, 0, 0), "nothing kept of callers gone"
 
 
 def test_a_caller_holds_no_more_than_its_share_and_the_others_get_the_rest_at_once():
@@ -77,18 +84,19 @@ def test_a_caller_holds_no_more_than_its_share_and_the_others_get_the_rest_at_on
     assert requests.served[-1] == "b" and requests.slots.waiting() == 1
 
 
-def test_a_request_given_up_while_waiting_leaves_its_place_to_the_others():
+def test_a_request_ended_while_waiting_leaves_its_place_to_the_others():
     requests = Requests(FairSlots(1))
     _, gone, _ = requests.send("a", "b", "c")
-    gone.kill()  # its client went away: the server ends its green thread
+    gone.kill()  # as the server kills its green threads when the service stops
     assert requests.slots.waiting() == 1
     requests.finish_oldest()
     assert requests.served == ["a", "c"]
     requests.finish_oldest()
-    assert (requests.slots.taken, requests.slots.waiting()) == (0, 0)
+    assert (requests.slots.taken, requests.slots.waiting(), requests.slots.callers()) == (
+        0, 0, 0)
 
 
-def test_a_request_given_up_as_its_slot_was_handed_over_passes_the_slot_on():
+def test_a_request_ended_as_its_slot_was_handed_over_passes_the_slot_on():
     requests = Requests(FairSlots(1))
     _, gone, _ = requests.send("a", "b", "c")
     requests.slots.give_back("a")  # hands the slot to b, killed before it runs
@@ -97,3 +105,76 @@ def test_a_request_given_up_as_its_slot_was_handed_over_passes_the_slot_on():
     assert requests.served == ["a", "c"]
     assert (requests.slots.taken, requests.slots.held("b"), requests.slots.held("c")) == (
         1, 0, 1)
+
+
+def test_a_caller_is_the_party_its_credential_was_authenticated_for():
+    """An organisation's keys are one caller; credentials not authenticated yet are
+    one caller between them, however many (a stranger making one up per request);
+    requests without one are another."""
+    callers = KnownCallers()
+    assert callers.caller_of(None) == callers.caller_of("") == ANONYMOUS
+    assert callers.caller_of("mk_made_up_1") == callers.caller_of("mk_made_up_2") == UNVERIFIED
+    callers.known("mk_first_key", "organisation-a")
+    callers.known("mk_second_key", "organisation-a")
+    callers.known("mk_theirs", "organisation-b")
+    assert callers.caller_of("mk_first_key") == callers.caller_of("mk_second_key")
+    assert len({callers.caller_of(c) for c in ("mk_first_key", "mk_theirs", "mk_made_up_1",
+                                               None)}) == 4
+    # A party is never taken for one of the shared callers, whatever its name.
+    callers.known("mk_odd", UNVERIFIED)
+    assert callers.caller_of("mk_odd") != UNVERIFIED
+
+
+# -- the edge: every slot given back, the metrics page outside them -----------------------
+
+
+ROUTES = [
+    Route("GET", "/v1/ping", "ping", "A request that takes a worker.", acting="public"),
+    Route("GET", "/metrics", "metrics", "No worker.", acting="public", raw="text/plain",
+          inline=lambda: "up 1\n"),
+]
+
+
+class Edge:
+    name = "fairness-edge"
+    callers = KnownCallers()
+
+    @api(ROUTES, ApiInfo(name="fairness-edge", title="t", version="1", description="d"))
+    def handle(self, call: ApiCall) -> dict[str, str]:
+        return {"pong": "yes"}
+
+
+@pytest.fixture
+def edge(container_factory):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    container = container_factory(Edge, {"WEB_SERVER_ADDRESS": f"127.0.0.1:{port}",
+                                         "max_workers": 4})
+    container.start()
+    entrypoint = next(e for e in container.entrypoints if isinstance(e, ApiEntrypoint))
+    return container, entrypoint, f"http://127.0.0.1:{port}"
+
+
+def test_the_edge_gives_every_slot_back_even_when_no_worker_could_be_spawned(edge, monkeypatch):
+    container, entrypoint, url = edge
+    assert requests_lib.get(url + "/v1/ping", timeout=10).json() == {"pong": "yes"}
+    assert entrypoint.slots.taken == 0
+
+    def refused(*args, **kwargs):
+        raise RuntimeError("the container is being killed")
+
+    monkeypatch.setattr(container, "spawn_worker", refused)
+    assert requests_lib.get(url + "/v1/ping", timeout=10).status_code == 500
+    assert (entrypoint.slots.taken, entrypoint.slots.callers()) == (0, 0)
+
+
+def test_the_metrics_page_is_answered_with_every_slot_taken(edge):
+    _, entrypoint, url = edge
+    floods = [f"flood-{n}" for n in range(entrypoint.slots.capacity)]
+    for flood in floods:
+        entrypoint.slots.take(flood)
+    page = requests_lib.get(url + "/metrics", timeout=10)
+    assert (page.status_code, page.text) == (200, "up 1\n")
+    for flood in floods:
+        entrypoint.slots.give_back(flood)
