@@ -215,6 +215,8 @@ def keep_reply(conn: psycopg.Connection, command: Command, answer: Any) -> None:
     ``None`` is told from no answer kept)."""
     conn.execute("UPDATE processed_commands SET reply = %s WHERE command_id = %s",
                  (Jsonb({"answer": answer}), command.id))
+
+
 def prune(conn: psycopg.Connection) -> None:
     conn.execute("DELETE FROM processed_commands WHERE applied_at < now() - %s * interval '1 day'",
                  (KEEP_DAYS,))

@@ -17,6 +17,12 @@ with the request id, its traceback in the log only.
 
 ``/openapi.json`` (OpenAPI 3.1) is generated from the same table, so the
 document cannot drift from what is enforced.
+
+A request waits for its worker in turn among the callers waiting, one caller
+holding at most half of them (``fairness.py``); the metrics page and the
+OpenAPI document need no worker. The gateway's commands take an
+``Idempotency-Key`` (``eventcore.commands``), and a command that takes no body
+still reads what it is sent (``NoBody``).
 """
 
 from __future__ import annotations

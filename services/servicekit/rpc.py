@@ -100,7 +100,8 @@ def translated() -> Iterator[None]:
 class ActingCommandRpc(CommandRpc):
     """``CommandRpc`` for ``(actor, payload, **ids)`` calls: a caller's idempotency
     keys are its organisation's (the operator's, a moderator's), so that two
-    organisations never share one, and an organisation's members share its own."""
+    organisations never share one. Within one, the acting member is part of the
+    request: another member sending the same key is another request (a 422)."""
 
     def scope_of(self, worker_ctx: Any) -> str:
         actor = worker_ctx.args[0] if worker_ctx.args else worker_ctx.kwargs.get("actor")
