@@ -139,7 +139,8 @@ def suggest(uow: UnitOfWork, config: MatchingConfig, actor: Actor, mentee_id: st
         index = _mentors(uow, organisation_id, charter)
     else:
         index = indexes.get(uow.conn, organisation_id, charter,
-                            lambda: _mentors(uow, organisation_id, charter))
+                            lambda: _mentors(uow, organisation_id, charter),
+                            lambda: queries.open_loads(uow.conn))
     found = index.suggest(mentee.as_mentee(), config.weights, limit or config.suggestions)
     return views.suggestions(found)
 

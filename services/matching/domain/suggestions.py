@@ -17,6 +17,7 @@ about 35 ms for 10,000 mentors), or update a mentor's load in place with
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -153,6 +154,17 @@ class MentorIndex:
     def free_places(self) -> Ints:
         """Each mentor's free places (capacity - load, at least 0), in index order."""
         return np.maximum(self._capacity - self._load, 0)
+
+    def with_loads(self, loads: Mapping[str, int]) -> MentorIndex:
+        """The same mentors with their loads now (``loads``: each mentor's active and
+        pending pairs, none listed for none). A new index: one being read is left
+        as it was; what only the mentors' profiles decide is shared, not rebuilt."""
+        current = np.array([loads.get(m.member_id, 0) for m in self.profiles], dtype=np.int64)
+        refreshed = copy.copy(self)
+        refreshed.profiles = [m if m.load == load else replace(m, load=int(load))
+                              for m, load in zip(self.profiles, current, strict=True)]
+        refreshed._load = current
+        return refreshed
 
     def set_load(self, mentor_id: str, load: int) -> None:
         """A mentor's active and pending pairs changed (a proposal, an ending)."""

@@ -34,49 +34,79 @@ OPEN = ("proposed", "formed")
 
 
 # The mentors a mentee may be suggested depend on five tables. Each change to them
-# bumps ``pool_version`` *at commit* (a deferred constraint trigger: the version row is
-# the last lock a writer takes, so writers cannot deadlock on it), and a reader that
-# reads the version before the mentors knows whether an index it built is still true
-# (``application.mentor_index``). The row is no projection's: a rebuild keeps it
-# counting up, so no index built before a rebuild is taken for one built after.
+# bumps a counter *at commit* (a deferred constraint trigger: the counter's row is the
+# last lock a writer takes, so writers cannot deadlock on it), and a reader that
+# reads the counters before the mentors knows whether an index it built is still true
+# (``application.mentor_index``):
+# - ``version``: the mentors, their organisations' policies, the charter in force,
+#   the exclusions (who is in the index, and as what);
+# - ``loads``: the pairs, of which the index holds only each mentor's load (what a
+#   kept index takes in without being rebuilt: a pair is formed far more often than
+#   a mentor registers).
+# The row is no projection's: a rebuild keeps it counting up, so no index built
+# before a rebuild is taken for one built after.
 _VERSIONED = """
 CREATE TABLE IF NOT EXISTS pool_version (
     singleton  boolean PRIMARY KEY DEFAULT true CHECK (singleton),
     version    bigint NOT NULL
 );
+DO $$
+BEGIN  -- altered where it lacks it only: every pool change's commit updates this row
+    IF NOT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema =
+                   current_schema() AND table_name = 'pool_version' AND column_name = 'loads')
+    THEN
+        ALTER TABLE pool_version ADD COLUMN loads bigint NOT NULL DEFAULT 0;
+    END IF;
+END $$;
 INSERT INTO pool_version (version) SELECT 0 WHERE NOT EXISTS (SELECT FROM pool_version);
 CREATE OR REPLACE FUNCTION pool_version_bump() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     UPDATE pool_version SET version = version + 1;
     RETURN NULL;
 END $$;
+CREATE OR REPLACE FUNCTION pool_loads_bump() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE pool_version SET loads = loads + 1;
+    RETURN NULL;
+END $$;
 """
 _TRIGGER = """
 DO $$
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = '{table}_bumps_pool_version'
+    IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = '{table}_bumps_pool_{counter}'
                    AND tgrelid = '{table}'::regclass) THEN
-        CREATE CONSTRAINT TRIGGER {table}_bumps_pool_version
+        -- A table counted under the other counter before (the pairs, once under
+        -- version) counts under this one only.
+        DROP TRIGGER IF EXISTS {table}_bumps_pool_{other} ON {table};
+        CREATE CONSTRAINT TRIGGER {table}_bumps_pool_{counter}
             AFTER INSERT OR UPDATE OR DELETE ON {table}
-            DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION pool_version_bump();
+            DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION pool_{counter}_bump();
     END IF;
 END $$;
 """
 
 
-def version_tables(conn: psycopg.Connection, *tables: str) -> None:
-    """Make every change to ``tables`` bump ``pool_version`` when it commits (a rebuild
-    re-inserts the rows: its commit bumps it too). Replicas starting together take
-    turns (the DDL would collide); the version row is never written here, so a
-    rebuild in a REPEATABLE READ snapshot does not collide with live bumps."""
+def version_tables(conn: psycopg.Connection, *tables: str, counter: str = "version") -> None:
+    """Make every change to ``tables`` bump ``pool_version``'s ``counter`` (``version``
+    or ``loads``) when it commits (a rebuild re-inserts the rows: its commit bumps it
+    too). Replicas starting together take turns (the DDL would collide); the counters'
+    row is never written here, so a rebuild in a REPEATABLE READ snapshot does not
+    collide with live bumps."""
+    other = {"version": "loads", "loads": "version"}[counter]
     conn.execute("SELECT pg_advisory_xact_lock(hashtext('matching.pool_version'))")
     conn.execute(_VERSIONED)
     for table in tables:
-        conn.execute(_TRIGGER.format(table=table))
+        conn.execute(_TRIGGER.format(table=table, counter=counter, other=other))
 
 
 def pool_version(conn: psycopg.Connection) -> int:
     return int(conn.execute("SELECT version FROM pool_version").fetchone()[0])
+
+
+def pool_versions(conn: psycopg.Connection) -> tuple[int, int]:
+    """``(version, loads)``, read together."""
+    version, loads = conn.execute("SELECT version, loads FROM pool_version").fetchone()
+    return int(version), int(loads)
 
 
 class PairsReadModel(EventProjection):
@@ -114,7 +144,7 @@ class PairsReadModel(EventProjection):
         CREATE INDEX IF NOT EXISTS pairs_by_mentor_organisation
             ON pairs (mentor_organisation_id, proposed_at);
         """)
-        version_tables(conn, "pairs")  # the mentors' loads
+        version_tables(conn, "pairs", counter="loads")  # the mentors' loads, no more
 
     def _step(self, conn: psycopg.Connection, e: DomainEvent, assignments: str,
               params: tuple[Any, ...] = ()) -> None:

@@ -126,6 +126,13 @@ def lock(conn: psycopg.Connection, member_ids: Iterable[str]) -> None:
                      (f"matching:member:{member_id}",))
 
 
+def open_loads(conn: psycopg.Connection) -> dict[str, int]:
+    """Every mentor's active and pending pairs, for those who have any."""
+    rows = conn.execute("SELECT mentor_id::text, count(*) FROM pairs WHERE " + _OPEN +
+                        " GROUP BY 1").fetchall()
+    return {mentor: int(n) for mentor, n in rows}
+
+
 def mentor_loads(conn: psycopg.Connection, mentor_ids: Iterable[str]) -> dict[str, int]:
     """Each mentor's active and pending pairs (0 when none)."""
     ids = sorted(set(mentor_ids))

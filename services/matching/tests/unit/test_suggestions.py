@@ -111,6 +111,24 @@ def test_a_load_update_moves_a_mentor_in_and_out():
         index.set_load(mentor("nobody").member_id, 0)
 
 
+def test_an_index_with_the_loads_of_now_scores_as_one_built_with_them_and_leaves_the_old_one():
+    """What a kept index becomes when only pairs changed (``application.mentor_index``):
+    the same suggestions and scores as an index built with those loads, and the index
+    being read by others untouched."""
+    pool = [mentor(f"m{n}", capacity=2, load=n % 3) for n in range(9)]
+    kept = MentorIndex.build(pool)
+    before = kept.suggest(mentee(), WEIGHTS).explain()
+    loads = {m.member_id: (m.load + 1) % 3 for m in pool if (m.load + 1) % 3}
+    refreshed = kept.with_loads(loads)
+    rebuilt = MentorIndex.build([mentor(f"m{n}", capacity=2, load=(n % 3 + 1) % 3)
+                                 for n in range(9)])
+    assert refreshed.suggest(mentee(), WEIGHTS).explain() == \
+        rebuilt.suggest(mentee(), WEIGHTS).explain()
+    assert refreshed.suggest(mentee(), WEIGHTS).explain() != before
+    assert kept.suggest(mentee(), WEIGHTS).explain() == before
+    assert [m.load for m in refreshed.profiles] == [m.load for m in rebuilt.profiles]
+
+
 def test_an_explanation_per_suggestion():
     explained = MentorIndex.build([mentor()]).suggest(mentee(), WEIGHTS).explain()
     [item] = explained["suggestions"]
