@@ -74,7 +74,11 @@ class MentorIndexCache:
         return index
 
     def _keep(self, key: Key, entry: tuple[int, int, MentorIndex]) -> None:
-        self._indexes[key] = entry
+        kept = self._indexes.get(key)
+        # Another caller may have kept a newer one meanwhile (this one's database reads
+        # yielded): the newer stays.
+        if kept is None or kept[:2] <= entry[:2]:
+            self._indexes[key] = entry
         self._indexes.move_to_end(key)
         while len(self._indexes) > self.keep:
             self._indexes.popitem(last=False)

@@ -11,8 +11,9 @@ result counts how many each constraint excluded.
 
 Ties are broken by mentor id, so the same pool gives the same suggestions.
 The index is a snapshot: rebuild it when the pool changes (``build`` takes
-about 35 ms for 10,000 mentors), or update a mentor's load in place with
-``set_load`` after a proposal.
+about 35 ms for 10,000 mentors), take a copy with every mentor's load of now
+when only pairs changed (``with_loads``), or update a mentor's load in place
+with ``set_load``.
 """
 
 from __future__ import annotations

@@ -38,27 +38,30 @@ OPEN = ("proposed", "formed")
 # last lock a writer takes, so writers cannot deadlock on it), and a reader that
 # reads the counters before the mentors knows whether an index it built is still true
 # (``application.mentor_index``):
-# - ``version``: the mentors, their organisations' policies, the charter in force,
-#   the exclusions (who is in the index, and as what);
-# - ``loads``: the pairs, of which the index holds only each mentor's load (what a
-#   kept index takes in without being rebuilt: a pair is formed far more often than
-#   a mentor registers).
-# The row is no projection's: a rebuild keeps it counting up, so no index built
+# - ``version`` (the row of ``pool_version``): the mentors, their organisations'
+#   policies, the charter in force, the exclusions (who is in the index, and as what);
+# - ``loads`` (the row of ``pool_loads``): the pairs, of which the index holds only
+#   each mentor's load (what a kept index takes in without being rebuilt: a pair is
+#   formed far more often than a mentor registers).
+# Two tables, not two columns of one: nothing here alters a table whose row every
+# committing writer updates (an ALTER at start deadlocked with one). Upgrading from
+# a release before ``loads``: its replicas, still running, do not see pairs change
+# once a new one has started (they read ``version`` only), and may suggest a mentor
+# who became full until they stop; a request for her is refused all the same (the
+# capacity is checked under lock when she is proposed).
+# The rows are no projection's: a rebuild keeps them counting up, so no index built
 # before a rebuild is taken for one built after.
 _VERSIONED = """
 CREATE TABLE IF NOT EXISTS pool_version (
     singleton  boolean PRIMARY KEY DEFAULT true CHECK (singleton),
     version    bigint NOT NULL
 );
-DO $$
-BEGIN  -- altered where it lacks it only: every pool change's commit updates this row
-    IF NOT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema =
-                   current_schema() AND table_name = 'pool_version' AND column_name = 'loads')
-    THEN
-        ALTER TABLE pool_version ADD COLUMN loads bigint NOT NULL DEFAULT 0;
-    END IF;
-END $$;
 INSERT INTO pool_version (version) SELECT 0 WHERE NOT EXISTS (SELECT FROM pool_version);
+CREATE TABLE IF NOT EXISTS pool_loads (
+    singleton  boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+    loads      bigint NOT NULL
+);
+INSERT INTO pool_loads (loads) SELECT 0 WHERE NOT EXISTS (SELECT FROM pool_loads);
 CREATE OR REPLACE FUNCTION pool_version_bump() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     UPDATE pool_version SET version = version + 1;
@@ -66,18 +69,22 @@ BEGIN
 END $$;
 CREATE OR REPLACE FUNCTION pool_loads_bump() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    UPDATE pool_version SET loads = loads + 1;
+    UPDATE pool_loads SET loads = loads + 1;
     RETURN NULL;
 END $$;
 """
 _TRIGGER = """
 DO $$
 BEGIN
+    -- Counted under the other counter before (the pairs, once under version; again
+    -- if an older release started since): under this one only. Looked up first, so
+    -- that an ordinary start takes no lock on the table.
+    IF EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = '{table}_bumps_pool_{other}'
+               AND tgrelid = '{table}'::regclass) THEN
+        DROP TRIGGER {table}_bumps_pool_{other} ON {table};
+    END IF;
     IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = '{table}_bumps_pool_{counter}'
                    AND tgrelid = '{table}'::regclass) THEN
-        -- A table counted under the other counter before (the pairs, once under
-        -- version) counts under this one only.
-        DROP TRIGGER IF EXISTS {table}_bumps_pool_{other} ON {table};
         CREATE CONSTRAINT TRIGGER {table}_bumps_pool_{counter}
             AFTER INSERT OR UPDATE OR DELETE ON {table}
             DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION pool_{counter}_bump();
@@ -87,10 +94,10 @@ END $$;
 
 
 def version_tables(conn: psycopg.Connection, *tables: str, counter: str = "version") -> None:
-    """Make every change to ``tables`` bump ``pool_version``'s ``counter`` (``version``
-    or ``loads``) when it commits (a rebuild re-inserts the rows: its commit bumps it
+    """Make every change to ``tables`` bump ``counter`` (``version`` or ``loads``)
+    when it commits (a rebuild re-inserts the rows: its commit bumps it
     too). Replicas starting together take turns (the DDL would collide); the counters'
-    row is never written here, so a rebuild in a REPEATABLE READ snapshot does not
+    rows are never written here, so a rebuild in a REPEATABLE READ snapshot does not
     collide with live bumps."""
     other = {"version": "loads", "loads": "version"}[counter]
     conn.execute("SELECT pg_advisory_xact_lock(hashtext('matching.pool_version'))")
@@ -104,8 +111,9 @@ def pool_version(conn: psycopg.Connection) -> int:
 
 
 def pool_versions(conn: psycopg.Connection) -> tuple[int, int]:
-    """``(version, loads)``, read together."""
-    version, loads = conn.execute("SELECT version, loads FROM pool_version").fetchone()
+    """``(version, loads)``, read together (one statement, one snapshot)."""
+    version, loads = conn.execute("SELECT (SELECT version FROM pool_version), "
+                                  "(SELECT loads FROM pool_loads)").fetchone()
     return int(version), int(loads)
 
 

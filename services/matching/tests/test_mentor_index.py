@@ -9,9 +9,14 @@ import uuid
 import psycopg
 import pytest
 
+from contracts import catalogue
+from services.eventcore.database import UnitOfWork
+from services.eventcore.store import EventStore
+from services.matching.application import handlers
 from services.matching.application.mentor_index import MentorIndexCache
 from services.matching.domain.profiles import MentorProfile
 from services.matching.domain.suggestions import MentorIndex
+from services.matching.domain.weights import MatchingConfig
 from services.matching.storage.projections import (
     ExclusionList,
     PairsReadModel,
@@ -19,6 +24,7 @@ from services.matching.storage.projections import (
     pool_versions,
     version_tables,
 )
+from services.servicekit.actor import Actor
 
 
 @pytest.fixture
@@ -127,13 +133,18 @@ def test_an_index_takes_in_new_loads_without_a_rebuild_when_only_pairs_changed(r
         assert (len(built), len(read)) == (2, 1)
 
 
-def test_a_read_model_whose_pairs_bumped_the_version_counts_them_under_loads(database_url):
-    """Before the loads had a counter, the pairs bumped ``version``: created again,
-    the pairs table bumps ``loads`` only."""
+@pytest.mark.parametrize("since", ["before loads", "an older release started again"])
+def test_a_read_model_whose_pairs_bumped_the_version_counts_them_under_loads(
+    database_url, since,
+):
+    """Before the loads had a counter, the pairs bumped ``version`` (and an older
+    release started again puts that trigger back beside the new one): created
+    again, the pairs table bumps ``loads`` only."""
     with psycopg.connect(database_url) as conn:
         PairsReadModel().create(conn)
-        conn.execute("DROP TRIGGER pairs_bumps_pool_loads ON pairs")
-        version_tables(conn, "pairs")  # as it was
+        if since == "before loads":
+            conn.execute("DROP TRIGGER pairs_bumps_pool_loads ON pairs")
+        version_tables(conn, "pairs")  # the older release's own start
         conn.commit()
         PairsReadModel().create(conn)
         PairsReadModel().create(conn)  # and at the next start: nothing left to do
@@ -142,3 +153,41 @@ def test_a_read_model_whose_pairs_bumped_the_version_counts_them_under_loads(dat
             "SELECT tgname FROM pg_trigger WHERE tgrelid = 'pairs'::regclass "
             "AND tgname LIKE '%bumps%'")}
         assert triggers == {"pairs_bumps_pool_loads"}
+
+
+def test_a_mentor_who_becomes_full_is_no_longer_suggested_from_the_kept_index(read_model):
+    """Through ``handlers.suggest``, as the service answers: her pair formed, the kept
+    index is given her load of now, and she is ruled out (``no_free_capacity``)."""
+    organisation = str(uuid.uuid4())
+    mentor, mentee = str(uuid.uuid4()), str(uuid.uuid4())
+    config = MatchingConfig.from_mapping({
+        "weights": {"topics": 4, "languages": 1.5, "modality": 1, "region": 1,
+                    "capacity": 1.5, "organisation": 1},
+        "request_expiry_days": 7, "suggestions": 10})
+    with psycopg.connect(read_model) as conn:
+        conn.execute("INSERT INTO pool_charter_versions VALUES (1)")
+        conn.execute("INSERT INTO pool_organisations VALUES (%s, 'own')", (organisation,))
+        for member, role, capacity in ((mentor, "mentor", 1), (mentee, "mentee", None)):
+            conn.execute(
+                "INSERT INTO pool_members (member_id, organisation_id, role, fingerprint, "
+                "languages, topics, preferred_modality, capacity, accepted_charter) "
+                "VALUES (%s, %s, %s, %s, '{fr}', '{sql}', 'remote', %s, 1)",
+                (member, organisation, role, f"fp:v2:{member}", capacity))
+        conn.commit()
+        uow, indexes = UnitOfWork(conn, EventStore("matching", catalogue)), MentorIndexCache()
+        actor = Actor.member(organisation, mentee, "mentee")
+
+        def suggested() -> tuple[list[str], dict[str, int]]:
+            answer = handlers.suggest(uow, config, actor, mentee, None, indexes)
+            conn.rollback()
+            return [s["mentor_id"] for s in answer["suggestions"]], answer["excluded"]
+
+        assert suggested()[0] == [mentor]
+        conn.execute(
+            "INSERT INTO pairs (pair_id, mentor_id, mentee_id, score, state, proposed_at, "
+            "expires_at, version) VALUES (%s, %s, %s, 0.5, 'formed', now(), now(), 1)",
+            (str(uuid.uuid4()), mentor, str(uuid.uuid4())))
+        conn.commit()
+        names, excluded = suggested()
+        assert (names, excluded["no_free_capacity"]) == ([], 1)
+        assert (indexes.builds, indexes.load_refreshes) == (1, 1)
