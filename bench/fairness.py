@@ -25,13 +25,12 @@ the flood (and A's rate):
 from __future__ import annotations
 
 import multiprocessing
-import statistics
-import threading
 import time
 from typing import Any
 
 import requests
 
+from bench.load import LoadResult, closed_loop
 from bench.sessions import form_pairs
 from services.eventcore.settings import Settings
 from services.gateway.client import PartnerApi
@@ -50,7 +49,7 @@ def run(conf: Settings) -> dict[str, Any]:
                        for name in ("A", "B"))
     flooding, reading = (_one_pair(conf, org) for org in (flooder, reader))
     alone = _reads(reading, ALONE_SECONDS)
-    answers: multiprocessing.Queue[dict[int, int]] = multiprocessing.Queue()
+    answers: multiprocessing.Queue[tuple[int, int]] = multiprocessing.Queue()
     floods = [multiprocessing.Process(target=_flood, args=(
         flooding, FLOOD_CLIENTS // FLOOD_PROCESSES, FLOOD_SECONDS, answers))
         for _ in range(FLOOD_PROCESSES)]
@@ -58,18 +57,17 @@ def run(conf: Settings) -> dict[str, Any]:
         process.start()
     time.sleep(2.0)  # the flood at full strength before she reads
     flooded = _reads(reading, FLOOD_SECONDS - 4.0)
-    statuses: dict[int, int] = {}
+    answered = errors = 0
     for _ in floods:
-        for status, count in answers.get(timeout=FLOOD_SECONDS + 60).items():
-            statuses[status] = statuses.get(status, 0) + count
+        done, failed = answers.get(timeout=FLOOD_SECONDS + 60)
+        answered, errors = answered + done, errors + failed
     for process in floods:
         process.join()
     result = {
         "alone": alone, "under_flood": flooded,
         "p50_ratio": round(flooded["p50_ms"] / alone["p50_ms"], 1),
-        "flood": {"clients": FLOOD_CLIENTS, "per_s": round(sum(statuses.values())
-                                                            / FLOOD_SECONDS),
-                  "statuses": {str(k): v for k, v in sorted(statuses.items())}},
+        "flood": {"clients": FLOOD_CLIENTS, "per_s": round(answered / FLOOD_SECONDS),
+                  "errors": errors},
     }
     print(f"another partner's reads while one partner floods with {FLOOD_CLIENTS} clients "
           f"({result['flood']['per_s']}/s): p50 {alone['p50_ms']} -> {flooded['p50_ms']} ms "
@@ -77,47 +75,35 @@ def run(conf: Settings) -> dict[str, Any]:
     return result
 
 
-def _one_pair(conf: Settings, org: PartnerApi) -> tuple[str, str, str]:
+Reader = tuple[str, dict[str, str]]
+
+
+def _one_pair(conf: Settings, org: PartnerApi) -> Reader:
+    """A pair of ``org``'s, and how its mentee reads it: the URL and the headers."""
     ((pair, mentee),) = form_pairs(conf, org, 1)
-    assert org.credential
-    return org.credential, mentee, pair
+    return (f"{org.base_url}/v1/pairs/{pair}",
+            {"Authorization": f"Bearer {org.credential}", "X-Acting-Member": mentee})
 
 
-def _reads(pair: tuple[str, str, str], seconds: float) -> dict[str, Any]:
-    credential, member, pair_id = pair
+def _reads(reader: Reader, seconds: float) -> dict[str, Any]:
+    """Her reads, ``PAUSE`` apart (paced: neither ``bench.load`` loop)."""
+    url, headers = reader
     session, latencies = requests.Session(), []
-    headers = {"Authorization": f"Bearer {credential}", "X-Acting-Member": member}
-    url = f"{PartnerApi.operator().base_url}/v1/pairs/{pair_id}"
-    stop = time.monotonic() + seconds
-    while time.monotonic() < stop:
-        began = time.perf_counter()
+    began = time.perf_counter()
+    while time.perf_counter() - began < seconds:
+        start = time.perf_counter()
         session.get(url, headers=headers, timeout=60).raise_for_status()
-        latencies.append((time.perf_counter() - began) * 1000)
+        latencies.append((time.perf_counter() - start) * 1000)
         time.sleep(PAUSE)
-    latencies.sort()
-    return {"reads": len(latencies), "p50_ms": round(statistics.median(latencies), 1),
-            "p90_ms": round(latencies[int(len(latencies) * 0.9)], 1)}
+    reads = LoadResult(len(latencies), time.perf_counter() - began, latencies, 0)
+    return {"reads": reads.requests, "p50_ms": round(reads.percentile(50), 1),
+            "p90_ms": round(reads.percentile(90), 1)}
 
 
-def _flood(pair: tuple[str, str, str], clients: int, seconds: float,
-           answers: multiprocessing.Queue[dict[int, int]]) -> None:
-    credential, member, pair_id = pair
-    headers = {"Authorization": f"Bearer {credential}", "X-Acting-Member": member}
-    url = f"{PartnerApi.operator().base_url}/v1/pairs/{pair_id}"
-    statuses: dict[int, int] = {}
-    lock = threading.Lock()
-    stop = time.monotonic() + seconds
-
-    def client() -> None:
-        session = requests.Session()
-        while time.monotonic() < stop:
-            status = session.get(url, headers=headers, timeout=60).status_code
-            with lock:
-                statuses[status] = statuses.get(status, 0) + 1
-
-    threads = [threading.Thread(target=client) for _ in range(clients)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    answers.put(statuses)
+def _flood(reader: Reader, clients: int, seconds: float,
+           answers: multiprocessing.Queue[tuple[int, int]]) -> None:
+    """One process's share of the flood: a closed loop of reads of A's pair."""
+    url, headers = reader
+    flood = closed_loop(lambda session, _: session.get(url, headers=headers, timeout=60)
+                        .raise_for_status(), clients, seconds)
+    answers.put((flood.requests, flood.errors))

@@ -18,7 +18,8 @@ answers what it answered the first time, without deciding again; the key is
 the calling organisation's (``scope_of``), and with another request it is a 422
 naming the header (``eventcore.commands``). What was asked is kept as an HMAC
 under a key of its own (``digest``): a registration asks a member's name and
-e-mail, and a plain hash of them would confirm a guess after her erasure.
+e-mail, and a note its text, and a plain hash of them would confirm a guess of
+them to anyone holding the database, after her erasure too (R8).
 """
 
 from __future__ import annotations
@@ -111,6 +112,8 @@ class ActingCommandRpc(CommandRpc):
                    or actor.get("kind") or "")
 
     def digest(self, asked: bytes) -> str:
+        # R8: what was asked may be personal data or a pair's text; keyed, so that no
+        # guess of it can be checked against the database.
         return hmac.new(_digest_key(), asked, hashlib.sha256).hexdigest()
 
 

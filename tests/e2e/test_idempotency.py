@@ -17,7 +17,7 @@ import json
 import threading
 import urllib.parse
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -25,7 +25,7 @@ import requests
 
 from services.gateway.client import Answer, PartnerApi, default_base_url, member_profile
 from tests.e2e.pairs import form_pair
-from tests.e2e.test_sessions_api import comparable, names
+from tests.e2e.test_sessions_api import Pairing, comparable, names, plan
 
 HEADER = "Idempotency-Key"
 
@@ -34,13 +34,11 @@ HEADER = "Idempotency-Key"
 def pair(org: PartnerApi) -> tuple[PartnerApi, str]:
     """A pair of ``org``'s members; the mentee's API and the pair's path."""
     mentor, mentee = org.ready_member("mentor", capacity=3), org.ready_member("mentee")
-    pair_id = form_pair(org, mentor, org, mentee, timedelta(days=2))
-    her = org.as_member(mentee)
+    pairing = Pairing(form_pair(org, mentor, org, mentee, timedelta(days=2)), mentor, mentee,
+                      org, org)
     # R5: the plan first, so that the pair may record more than one session.
-    her.call("PUT", f"/v1/pairs/{pair_id}/meeting-plan", json={
-        "interval_days": 30, "preferred_modality": "remote",
-        "first_meeting_on": date.today().isoformat(), "next_dates": []}).ok()
-    return her, pair_id
+    plan(pairing.as_mentee, pairing).ok()
+    return pairing.as_mentee, pairing.pair_id
 
 
 #: When the sessions a test records took place: one request is the same to the
