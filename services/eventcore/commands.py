@@ -55,7 +55,10 @@ in the call's context data (``IDEMPOTENCY_KEY``):
 - what of an answer must never be on disk (an API key is shown once, and stored
   hashed) is left out of what is kept (``kept``): sent again, the request gets
   the answer without it. A keyed command whose process died between its commit
-  and keeping its answer is refused as carried out, like a redelivery.
+  and keeping its answer is refused as carried out with its answer lost, once
+  ``ANSWER_DEADLINE`` has passed since its commit: before, it may still be
+  being answered (and a retry is told to come back in a second); after, telling
+  it so would keep a well-behaved client retrying until the mark is pruned.
 """
 
 from __future__ import annotations
@@ -79,6 +82,11 @@ COMMAND_ID = "command_id"
 #: caller's context data with its calls).
 IDEMPOTENCY_KEY = "idempotency_key"
 
+#: Seconds after its commit by which a keyed command has kept its answer, unless
+#: its process died in between: twice the longest the gateway waits for an answer
+#: (``gateway.service.RPC_TIMEOUT``, 30 s), whose caller has given up by then.
+ANSWER_DEADLINE = 60
+
 #: Days a mark is kept (a redelivery comes when the service restarts).
 KEEP_DAYS = 30
 
@@ -98,14 +106,18 @@ class Command:
 
 class CommandAlreadyApplied(Exception):
     """This very command was applied by an earlier call: nothing was decided again.
-    ``reply`` is ``(what it answered,)`` when that answer was kept, else ``None``."""
+    ``reply`` is ``(what it answered,)`` when that answer was kept, else ``None``;
+    ``answer_lost``: none was kept, and none will be (``ANSWER_DEADLINE`` passed)."""
 
-    def __init__(self, command: Command, reply: tuple[Any] | None = None) -> None:
-        kept = "its answer kept" if reply is not None else "no answer kept"
+    def __init__(self, command: Command, reply: tuple[Any] | None = None,
+                 answer_lost: bool = False) -> None:
+        kept = ("its answer kept" if reply is not None
+                else "its answer lost" if answer_lost else "no answer kept")
         super().__init__(f"command {command.id} was already applied ({kept})")
         self.command_id = command.id
         self.keyed = command.keyed
         self.reply = reply
+        self.answer_lost = answer_lost
 
 
 class IdempotencyKeyReused(Exception):
@@ -201,13 +213,18 @@ def mark_applied(conn: psycopg.Connection, command: Command) -> None:
     ).rowcount
     if marked:
         return
-    row = conn.execute("SELECT request_digest, reply FROM processed_commands "
-                       "WHERE command_id = %s", (command.id,)).fetchone()
+    row = conn.execute("SELECT request_digest, reply, "
+                       "applied_at < now() - make_interval(secs => %s) "
+                       "FROM processed_commands WHERE command_id = %s",
+                       (ANSWER_DEADLINE, command.id)).fetchone()
     if row is None:  # pruned in between: as good as applied, and nothing kept
         raise CommandAlreadyApplied(command)
-    if command.keyed and row[0] != command.request_digest:
+    digest, reply, past_deadline = row
+    if command.keyed and digest != command.request_digest:
         raise IdempotencyKeyReused(command)
-    raise CommandAlreadyApplied(command, (row[1]["answer"],) if row[1] is not None else None)
+    if reply is not None:
+        raise CommandAlreadyApplied(command, (reply["answer"],))
+    raise CommandAlreadyApplied(command, answer_lost=command.keyed and past_deadline)
 
 
 def keep_reply(conn: psycopg.Connection, command: Command, answer: Any) -> None:

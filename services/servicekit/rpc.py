@@ -78,12 +78,18 @@ def translated() -> Iterator[None]:
     except CommandAlreadyApplied as applied:
         # Redelivered after its process died between commit and ack, or sent again
         # under its Idempotency-Key, and no answer kept to give (eventcore.commands).
+        if applied.answer_lost:
+            # No Retry-After: sent again, it would come back the same until the mark
+            # is pruned, 30 days on.
+            raise ServiceError.make(
+                409, "conflict", "This request (its Idempotency-Key) was carried out, but "
+                "its answer was lost (its service stopped before answering): read the "
+                "result; sending it again changes nothing.") from None
         if applied.keyed:
             raise ServiceError.make(
                 409, "conflict", "This request (its Idempotency-Key) is being carried out "
-                "by an earlier sending: send it again in a second for its answer. If this "
-                "still comes back, it was carried out and its answer lost (its service "
-                "stopped before answering): read the result.", retry_after=1) from None
+                "by an earlier sending: send it again in a second for its answer.",
+                retry_after=1) from None
         raise ServiceError.make(409, "conflict", "This very request was already carried "
                                 "out; read the result rather than sending it again.") from None
     except IdempotencyKeyReused:

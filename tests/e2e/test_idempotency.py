@@ -5,7 +5,8 @@ it again must neither record a meeting twice nor fail. Through real HTTP against
 the running stack (``eventcore.commands``, ``servicekit.rpc``, ``servicekit.http``):
 the same request under the same key answers what it first answered and changes
 nothing (while the first is still being answered: a 409 to send it again in a
-second); another request under that key is a 422 naming the header; a key that
+second; its answer lost when its service stopped before answering: a 409 that
+says so); another request under that key is a 422 naming the header; a key that
 is no key is a 400; an API key is never kept (sent again, it answers null); and
 a key is its organisation's own.
 """
@@ -20,9 +21,12 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import psycopg
 import pytest
 import requests
 
+from services.eventcore import settings as stack_settings
+from services.eventcore.commands import ANSWER_DEADLINE
 from services.gateway.client import Answer, PartnerApi, default_base_url, member_profile
 from tests.e2e.pairs import form_pair
 from tests.e2e.test_sessions_api import Pairing, comparable, names, plan
@@ -112,6 +116,27 @@ def test_four_sendings_at_once_record_one_session_and_the_late_ones_are_told_to_
             and "being carried out" in answer.problem["detail"]), answer.body
     again = held(her, pair_id, key)
     assert again.status == 201 and again.body["id"] == recorded["session_id"]
+
+
+def test_a_sending_whose_answer_was_lost_is_told_so_not_to_retry_for_ever(pair):
+    """The sessions service stopped between recording the session and keeping its
+    answer (the mark as such a stop leaves it, a minute on): sent again, the request
+    is a 409 saying so, without Retry-After, and records nothing."""
+    her, pair_id = pair
+    key = str(uuid.uuid4())
+    first = held(her, pair_id, key)
+    assert first.status == 201, first.body
+    with psycopg.connect(stack_settings.load().database_url("sessions")) as conn:
+        lost = conn.execute(
+            "UPDATE processed_commands SET reply = NULL, "
+            "applied_at = now() - make_interval(secs => %s) "
+            "WHERE reply->'answer'->>'id' = %s", (ANSWER_DEADLINE + 1, first.body["id"])).rowcount
+    assert lost == 1
+    again = held(her, pair_id, key)
+    assert again.status == 409, again.body
+    assert "Retry-After" not in again.headers
+    assert "answer was lost" in again.problem["detail"]
+    assert [s["session_id"] for s in sessions_of(her, pair_id)] == [first.body["id"]]
 
 
 @pytest.mark.parametrize("key", ["", '""', "k" * 256, "clé", "a\tb", "a,b"])

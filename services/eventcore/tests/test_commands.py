@@ -241,6 +241,31 @@ def test_a_retry_sent_while_the_first_is_being_answered_is_refused_without_waiti
     assert _held(database_url, pair) == 1
 
 
+def test_a_keyed_command_unanswered_past_the_deadline_is_refused_with_its_answer_lost(
+    filing, database_url,
+):
+    """Its process died between its commit and keeping its answer (the row as such a
+    death leaves it): within ``ANSWER_DEADLINE`` of its commit a retry may still be
+    early, after it the answer is lost and will stay so."""
+    from services.eventcore.commands import ANSWER_DEADLINE
+
+    pair, key = str(uuid.uuid4()), str(uuid.uuid4())
+    assert filing("hold", str(uuid.uuid4()), pair_id=pair, context=_keyed(key))["error"] is None
+
+    def died_before_answering(seconds_ago: int) -> str:
+        with psycopg.connect(database_url) as conn:
+            conn.execute("UPDATE processed_commands SET reply = NULL, "
+                         "applied_at = now() - make_interval(secs => %s) "
+                         "WHERE command_id LIKE 'key:%%'", (seconds_ago,))
+        again = filing("hold", str(uuid.uuid4()), pair_id=pair, context=_keyed(key))
+        assert again["error"]["exc_type"] == "CommandAlreadyApplied"
+        return again["error"]["value"]
+
+    assert "(no answer kept)" in died_before_answering(ANSWER_DEADLINE - 5)
+    assert "(its answer lost)" in died_before_answering(ANSWER_DEADLINE + 5)
+    assert _held(database_url, pair) == 1
+
+
 def test_a_keyed_command_that_failed_leaves_no_mark_and_is_decided_again(filing, database_url):
     pair, key = str(uuid.uuid4()), str(uuid.uuid4())
     FilingService.refuse_next = True
