@@ -100,24 +100,17 @@ def test_offsets_are_committed_past_what_was_handled_once_the_topic_is_quiet(har
         admin.close()
 
 
-def test_a_consumer_wedged_out_of_its_group_is_recreated_and_consumes_again(
-        harness, monkeypatch):
-    """The state kafka-python 3.0.12 left the sessions service in on a stack start:
-    REBALANCING, no join in flight nor due, no partition, no heartbeat. Nothing in
-    the library ever leaves it; the consumer is recreated and consumes again."""
+def _shared_consumer(harness):
+    return next(e for e in harness.container.entrypoints
+                if isinstance(e, DomainEventHandler)).consumer
+
+
+def _wedge(shared) -> None:
+    """Leave the shared consumer in the state kafka-python 3.0.12 left the sessions
+    service in on a stack start: REBALANCING, no join in flight nor due, no
+    partition, no heartbeat. Nothing in the library ever leaves it."""
     from kafka.structs import MemberState
 
-    from services.eventcore import consumer as consumer_module
-    from services.eventcore import metrics
-    from services.eventcore.consumer import DomainEventHandler
-
-    monkeypatch.setattr(consumer_module, "REJOIN_DEADLINE", 3.0)
-    pair = str(uuid.uuid4())
-    harness.send(envelope.encode(held_cloud_event(pair, version=1, minutes=90)), pair.encode())
-    wait_until(lambda: harness.projection().get(pair) == (1, 90), what="the first session")
-
-    shared = next(e for e in harness.container.entrypoints
-                  if isinstance(e, DomainEventHandler)).consumer
     wedged = shared._consumer
     coordinator = wedged._coordinator
     # Settled first: a group just formed may still join again for partitions its
@@ -132,6 +125,21 @@ def test_a_consumer_wedged_out_of_its_group_is_recreated_and_consumes_again(
         coordinator._disable_heartbeat()
     wedged._subscription.assign_from_subscribed([])
     assert not coordinator.need_rejoin(), "the library itself would never join again"
+
+
+def test_a_consumer_wedged_out_of_its_group_is_recreated_and_consumes_again(
+        harness, monkeypatch):
+    from services.eventcore import consumer as consumer_module
+    from services.eventcore import metrics
+
+    monkeypatch.setattr(consumer_module, "REJOIN_DEADLINE", 3.0)
+    pair = str(uuid.uuid4())
+    harness.send(envelope.encode(held_cloud_event(pair, version=1, minutes=90)), pair.encode())
+    wait_until(lambda: harness.projection().get(pair) == (1, 90), what="the first session")
+
+    shared = _shared_consumer(harness)
+    wedged = shared._consumer
+    _wedge(shared)
     restarts = metrics.CONSUMER_RESTARTS.labels(group=harness.group)
     before = restarts._value.get()
 
@@ -140,6 +148,78 @@ def test_a_consumer_wedged_out_of_its_group_is_recreated_and_consumes_again(
                what="the session sent while the consumer was wedged")
     assert shared._consumer is not wedged
     assert restarts._value.get() == before + 1
+
+
+def test_a_consumer_that_cannot_be_recreated_while_the_broker_is_away_is_once_it_is_back(
+        harness, monkeypatch):
+    """Recreating the wedged consumer fails (its broker unreachable: a port where
+    nothing listens): the poll loop outlives it, tries again every second, and
+    consumes once the broker answers again; nothing sent meanwhile is lost."""
+    import dataclasses
+    import socket
+
+    from services.eventcore import consumer as consumer_module
+
+    monkeypatch.setattr(consumer_module, "REJOIN_DEADLINE", 3.0)
+    pair = str(uuid.uuid4())
+    harness.send(envelope.encode(held_cloud_event(pair, version=1, minutes=90)), pair.encode())
+    wait_until(lambda: harness.projection().get(pair) == (1, 90), what="the first session")
+
+    shared = _shared_consumer(harness)
+    reachable = shared.config
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        nowhere = f"127.0.0.1:{closed.getsockname()[1]}"  # bound, never listening
+        shared.config = dataclasses.replace(reachable, kafka_bootstrap=nowhere)
+        _wedge(shared)
+        harness.send(envelope.encode(held_cloud_event(pair, version=2, minutes=60)),
+                     pair.encode())
+        wait_until(lambda: shared._consumer is None, timeout=40,
+                   what="the consumer closed, and recreating it refused")
+        eventlet.sleep(3.0)  # a few more refused tries
+        assert shared._consumer is None
+        assert harness.projection().get(pair) == (1, 90)
+    shared.config = reachable
+    wait_until(lambda: harness.projection().get(pair) == (2, 150), timeout=40,
+               what="the session sent while the broker was away")
+
+
+@pytest.mark.slow
+def test_a_partition_stuck_on_an_unreachable_database_reports_its_growing_lag(
+        harness, database_url, settings):
+    """The handler's database refuses every connection: the records wait (nothing is
+    dead-lettered), and the lag gauge, which ops alert on, shows them waiting
+    instead of the last value seen before; once the database is back, they are
+    handled in order and the lag falls to 0."""
+    from services.eventcore import metrics
+
+    first = str(uuid.uuid4())
+    harness.send(envelope.encode(held_cloud_event(first, version=1, minutes=90)),
+                 first.encode(), partition=0)
+    wait_until(lambda: harness.projection().get(first) == (1, 90), what="the first event")
+    lag = metrics.CONSUMER_LAG.labels(group=harness.group, topic=harness.topic, partition="0")
+    wait_until(lambda: lag._value.get() == 0, what="no lag to begin with")
+
+    database = psycopg.conninfo.conninfo_to_dict(database_url)["dbname"]
+    waiting = [str(uuid.uuid4()) for _ in range(5)]
+    with psycopg.connect(settings.database_url("postgres"), autocommit=True) as admin:
+        admin.execute(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS false')
+        try:
+            admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                          "WHERE datname = %s", (database,))
+            for pair in waiting:
+                harness.send(envelope.encode(held_cloud_event(pair, version=1, minutes=60)),
+                             pair.encode(), partition=0)
+            # Each try waits out the pool's 30 s for a connection.
+            wait_until(lambda: lag._value.get() == len(waiting), timeout=75,
+                       what="the lag of the records waiting for the database")
+        finally:
+            admin.execute(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS true')
+    wait_until(lambda: all(harness.projection().get(p) == (1, 60) for p in waiting),
+               timeout=90, what="the waiting records, once the database is back")
+    wait_until(lambda: lag._value.get() == 0, what="the lag back to 0")
+    assert read_topic(settings, f"{harness.group}.dead-letter", until=lambda records: False,
+                      timeout=3) == [], "nothing dead-lettered"
 
 
 @pytest.mark.slow
