@@ -6,6 +6,7 @@ A service lists what to rebuild in ``services.<context>.storage.projections``:
 
     OWN = (IdentityReadModel(),)                       # from its own event store
     FOREIGN = {"moderation": (ExclusionRegistry(),)}   # from another context's topic
+    AFTER_REBUILD = credentials_epoch.advance           # optional, in the same transaction
 
 Run it with the service's consumers stopped (``make down`` then only the servers):
 an event consumed live while the topic is replayed could otherwise be applied
@@ -20,7 +21,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import psycopg
@@ -41,10 +42,12 @@ class Rebuilt:
 def rebuild_all(
     conn: psycopg.Connection, context: str, own: Sequence[Projection],
     foreign: Mapping[str, Sequence[Projection]], conf: settings.Settings,
-    group: str | None = None,
+    group: str | None = None, after: Callable[[psycopg.Connection], None] | None = None,
 ) -> list[Rebuilt]:
     """Everything in the caller's transaction; commit to swap the new tables in.
-    ``group``: the service's consumer group (its name, the context's, by default)."""
+    ``group``: the service's consumer group (its name, the context's, by default);
+    ``after(conn)``: what the service does last in that transaction (its
+    ``AFTER_REBUILD``)."""
     done = []
     store = EventStore(context, catalogue)
     for projection in own:
@@ -58,7 +61,17 @@ def rebuild_all(
                                               catalogue, consumed=consumed)
             count = projections.rebuild(conn, projection, events)
             done.append(Rebuilt(type(projection).__name__, conf.topic(source), count))
+    if after is not None:
+        after(conn)
     return done
+
+
+def rebuild_context(conn: psycopg.Connection, context: str,
+                    conf: settings.Settings) -> list[Rebuilt]:
+    """``rebuild_all`` of what ``services.<context>.storage.projections`` lists."""
+    module = importlib.import_module(f"services.{context}.storage.projections")
+    return rebuild_all(conn, context, getattr(module, "OWN", ()), getattr(module, "FOREIGN", {}),
+                       conf, after=getattr(module, "AFTER_REBUILD", None))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -68,11 +81,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="rebuild, report, and roll back")
     args = parser.parse_args(argv)
     conf = settings.load()
-    module = importlib.import_module(f"services.{args.context}.storage.projections")
-    own, foreign = getattr(module, "OWN", ()), getattr(module, "FOREIGN", {})
     with psycopg.connect(conf.database_url(args.context)) as conn:
         schema.install(conn)
-        done = rebuild_all(conn, args.context, own, foreign, conf)
+        done = rebuild_context(conn, args.context, conf)
         for item in done:
             print(f"rebuild: {item.projection:<28} {item.events:>7} events from {item.source}")
         if args.dry_run:

@@ -18,7 +18,7 @@ import pytest
 from psycopg import sql
 
 from services.eventcore import settings as stack_settings
-from services.eventcore.rebuild import rebuild_all
+from services.eventcore.rebuild import rebuild_all, rebuild_context
 from services.eventcore.testing import wait_until
 
 #: The contexts whose services are running with projections to rebuild.
@@ -97,3 +97,22 @@ def test_rebuilt_projections_equal_the_live_ones(context, operator, some_of_ever
             time.sleep(0.2)
             rebuilt, live = rebuilt_and_live(conf, context, source, listed)
         assert rebuilt == live, f"{context}: {source} projections"
+
+
+def test_an_identity_rebuild_advances_the_credentials_epoch(operator):
+    """A rebuild that corrects a projection may change who may act; the epoch moves
+    with it, so every gateway forgets its cached credentials (and it moves only if
+    the rebuild commits: here it is rolled back)."""
+    from services.identity.storage import credentials_epoch
+
+    conf = stack_settings.load()
+    with psycopg.connect(conf.database_url("identity")) as conn:
+        before = credentials_epoch.current(conn)
+        conn.rollback()  # the epoch read first, by itself: identity's own changes go on
+        done = rebuild_context(conn, "identity", conf)  # what the command line runs
+        assert {d.projection for d in done} == {"IdentityReadModel", "ExclusionRegistry"}
+        during = credentials_epoch.current(conn)
+        conn.rollback()
+    assert during != before
+    assert during.split("/")[0] == before.split("/")[0], "the same incarnation, counted on"
+

@@ -12,7 +12,8 @@ about a second (``services/gateway/actors.py``).
 The value announced is the database's incarnation (drawn when the row is first
 written) with the counter: a database created anew, whose counter starts again
 at 0, never announces a value a gateway heard from the old one. Not a projection:
-it counts changes and holds no fact; a projection rebuild leaves it alone.
+it counts changes and holds no fact; a projection rebuild does not rebuild it, it
+advances it (``storage/projections.py``: ``AFTER_REBUILD``).
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ import psycopg
 
 from services.eventcore.events import DomainEvent
 from services.eventcore.projections import EventProjection
+from services.identity.storage import credentials_epoch
 
 IDENTITY_DDL = """
 CREATE TABLE IF NOT EXISTS organisations (
@@ -223,3 +224,8 @@ class ExclusionRegistry(EventProjection):
 #: What ``python -m services.eventcore.rebuild identity`` rebuilds, and from where.
 OWN = (IdentityReadModel(),)
 FOREIGN = {"moderation": (ExclusionRegistry(),)}
+#: A rebuild can change who may act (one that corrects a projection's fault may
+#: revoke a key, or exclude a member (R2), the faulty tables had missed): the
+#: epoch advances with it, and every gateway forgets what it had cached within
+#: about a second of the commit (``credentials_epoch``).
+AFTER_REBUILD = credentials_epoch.advance
