@@ -25,8 +25,10 @@ class EnrolModerator(Request):
 
 class ModeratorEnrolled(Response):
     moderator_id = fields.String(required=True)
-    credential = fields.String(required=True, metadata={
-        "description": "Shown once: only its hash is kept. Send as 'Authorization: Bearer'."})
+    credential = fields.String(required=True, allow_none=True, metadata={
+        "description": "Shown once: only its hash is kept. Send as 'Authorization: Bearer'. "
+                       "null when the request is sent again under its Idempotency-Key: "
+                       "it is never kept for a retry (a lost one: enrol her again)."})
 
 
 class CaseQuery(Page):

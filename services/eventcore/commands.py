@@ -33,7 +33,9 @@ message while its service is down, never for weeks.
 **A keyed command is applied once, however often its caller sends it.** A
 partner whose request timed out cannot know whether it was carried out; it sends
 it again with the same ``Idempotency-Key`` (``servicekit.http``), which travels
-in the call's context data (``IDEMPOTENCY_KEY``):
+in the call's context data (``IDEMPOTENCY_KEY``). (The moderator API applies its
+commands in its HTTP worker: there, the request itself is the command, under the
+credential's scope; ``CommandEntrypoint`` is what both entrypoints share.)
 
 - the command id is then the key, within its caller's scope (``scope_of``: the
   organisation, for the gateway's calls), so every sending of the request is one
@@ -128,9 +130,13 @@ class IdempotencyKeyReused(Exception):
         self.command_id = command.id
 
 
-class CommandRpc(Rpc):
-    """``@rpc`` whose workers know their command (see the module); its replies
-    as every RPC reply of the platform (``eventcore.replies``)."""
+class CommandEntrypoint:
+    """What an entrypoint whose workers apply commands offers their units of work:
+    the command a worker applies (``command``), and the keeping of a keyed
+    command's answer before it is sent (``keep_reply``, then ``keep_answer`` from
+    the entrypoint's ``handle_result``). ``CommandRpc`` is one; so is the moderator
+    API's HTTP entrypoint, whose commands are applied in the HTTP worker
+    (``servicekit.http``)."""
 
     def __init__(self, *args: Any, kept: Callable[[Any], Any] | None = None,
                  **kwargs: Any) -> None:
@@ -142,44 +148,64 @@ class CommandRpc(Rpc):
         self._keepers: weakref.WeakKeyDictionary[Any, Callable[[Any], None]] = \
             weakref.WeakKeyDictionary()
 
-    def unpack_message_headers(self, message: Any) -> dict[str, Any]:
-        context_data = super().unpack_message_headers(message)
-        # Always overwritten: an id propagated from a caller's own command is not ours.
-        context_data[COMMAND_ID] = message.properties.get("correlation_id")
-        return context_data
+    def command(self, worker_ctx: Any) -> Command | None:
+        """The command this worker applies (the units of work ask it), if any."""
+        raise NotImplementedError
 
     def scope_of(self, worker_ctx: Any) -> str:
         """Whose keys a caller's key is one of. Here one scope for the service;
-        ``servicekit.rpc`` makes it the calling organisation's."""
+        ``servicekit`` makes it the calling organisation's, or the credential's."""
         return ""
 
     def digest(self, asked: bytes) -> str:
         """The digest kept of what a keyed command asked. A plain hash here;
-        ``servicekit.rpc`` keys it with a secret (see the module)."""
+        ``servicekit`` keys it with a secret (see the module)."""
         return hashlib.sha256(asked).hexdigest()
 
-    def command(self, worker_ctx: Any) -> Command | None:
-        """The command this worker applies (the units of work ask it)."""
-        key = worker_ctx.context_data.get(IDEMPOTENCY_KEY)
-        if key:
-            scope = self.scope_of(worker_ctx)
-            asked = [self.method_name, list(worker_ctx.args), worker_ctx.kwargs]
-            return Command(id="key:" + hashlib.sha256(_canonical([scope, str(key)])).hexdigest(),
-                           request_digest=self.digest(_canonical(asked)))
-        value = worker_ctx.context_data.get(COMMAND_ID)
-        return Command(str(value)) if value else None
+    def keyed_command(self, worker_ctx: Any, key: str, asked: Any) -> Command:
+        """The command of every sending of a request under the caller's ``key``."""
+        scope = self.scope_of(worker_ctx)
+        return Command(id="key:" + hashlib.sha256(_canonical([scope, str(key)])).hexdigest(),
+                       request_digest=self.digest(_canonical(asked)))
+
+    def kept_of(self, worker_ctx: Any) -> Callable[[Any], Any] | None:
+        return self.kept
 
     def keep_reply(self, worker_ctx: Any, keep: Callable[[Any], None]) -> None:
         """The unit of work that committed a keyed command's mark: ``keep(answer)``
         is to run once the worker has its answer, before it is sent."""
         self._keepers[worker_ctx] = keep
 
-    def handle_result(self, message: Any, worker_ctx: Any, result: Any,
-                      exc_info: Any) -> tuple[Any, Any]:
+    def keep_answer(self, worker_ctx: Any, result: Any, exc_info: Any) -> None:
+        """From ``handle_result``, before the answer leaves: a retry that comes once
+        it is sent finds it."""
         keep = self._keepers.pop(worker_ctx, None)
         if keep is not None and exc_info is None:
-            # First: a retry that comes once this is sent finds it.
-            keep(result if self.kept is None else self.kept(result))
+            kept = self.kept_of(worker_ctx)
+            keep(result if kept is None else kept(result))
+
+
+class CommandRpc(CommandEntrypoint, Rpc):
+    """``@rpc`` whose workers know their command (see the module); its replies
+    as every RPC reply of the platform (``eventcore.replies``)."""
+
+    def unpack_message_headers(self, message: Any) -> dict[str, Any]:
+        context_data = super().unpack_message_headers(message)
+        # Always overwritten: an id propagated from a caller's own command is not ours.
+        context_data[COMMAND_ID] = message.properties.get("correlation_id")
+        return context_data
+
+    def command(self, worker_ctx: Any) -> Command | None:
+        key = worker_ctx.context_data.get(IDEMPOTENCY_KEY)
+        if key:
+            return self.keyed_command(
+                worker_ctx, key, [self.method_name, list(worker_ctx.args), worker_ctx.kwargs])
+        value = worker_ctx.context_data.get(COMMAND_ID)
+        return Command(str(value)) if value else None
+
+    def handle_result(self, message: Any, worker_ctx: Any, result: Any,
+                      exc_info: Any) -> tuple[Any, Any]:
+        self.keep_answer(worker_ctx, result, exc_info)
         return super().handle_result(message, worker_ctx, result,  # type: ignore[no-any-return]
                                      exc_info)
 
@@ -194,10 +220,10 @@ def _canonical(value: Any) -> bytes:
 
 
 def command_of(worker_ctx: Any) -> Command | None:
-    """The command when the worker runs a ``CommandRpc`` call, else ``None``
+    """The command when the worker runs a ``CommandEntrypoint``'s call, else ``None``
     (Kafka handlers, queries, timers: their own idempotency, or none needed)."""
     entrypoint = worker_ctx.entrypoint
-    if isinstance(entrypoint, CommandRpc):
+    if isinstance(entrypoint, CommandEntrypoint):
         return entrypoint.command(worker_ctx)
     return None
 

@@ -27,6 +27,7 @@ still reads what it is sent (``NoBody``).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import re
@@ -49,10 +50,11 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from contracts.api.base import NoBody
-from services.eventcore.commands import IDEMPOTENCY_KEY
+from services.eventcore.commands import IDEMPOTENCY_KEY, Command, CommandEntrypoint
 from services.servicekit.errors import ServiceError
 from services.servicekit.fairness import FairSlots, KnownCallers
 from services.servicekit.payloads import load
+from services.servicekit.rpc import keyed_digest
 
 log = logging.getLogger("servicekit.http")
 
@@ -107,6 +109,9 @@ class Route:
     #: Answered by the edge itself, with no worker and no wait (the metrics page:
     #: scraped, and probed for liveness, however busy the workers are).
     inline: Callable[[], str] | None = None
+    #: What of a keyed command's answer may be kept for its retries, on an API whose
+    #: commands are applied here (``ApiInfo.commands_here``); all of it by default.
+    kept: Callable[[Any], Any] | None = None
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -133,9 +138,13 @@ class ApiInfo:
     credential: str = "API key"
     #: Acting-member header, for the partner gateway.
     acting_member_header: str | None = None
-    #: The header a command's idempotency key comes in, for an API whose commands are
-    #: RPC commands (the gateway: ``eventcore.commands``); read on all but GET.
+    #: The header a command's idempotency key comes in (``eventcore.commands``); read
+    #: on all but GET. The gateway's commands are RPC commands, which mark themselves;
+    #: an API whose commands are applied by its HTTP worker says ``commands_here``.
     idempotency_header: str | None = None
+    #: The HTTP worker applies the commands itself (the moderator API): its units of
+    #: work mark a keyed request as the command, and keep its answer.
+    commands_here: bool = False
 
 
 @dataclass
@@ -223,7 +232,7 @@ class ApiServer(WebServer):
         return url_map
 
 
-class ApiEntrypoint(HttpRequestHandler):
+class ApiEntrypoint(CommandEntrypoint, HttpRequestHandler):
     server = ApiServer()
 
     def __init__(self, routes: Sequence[Route], info: ApiInfo, **kwargs: Any) -> None:
@@ -249,6 +258,28 @@ class ApiEntrypoint(HttpRequestHandler):
         # without one, every credential is one unverified caller.
         self.callers = next((d for d in self.container.dependencies
                              if isinstance(d, KnownCallers)), KnownCallers())
+
+    # -- a keyed request is the command its worker applies (``commands_here``) ----------
+
+    def command(self, worker_ctx: Any) -> Command | None:
+        call = worker_ctx.args[0] if worker_ctx.args else None
+        if not self.info.commands_here or not isinstance(call, ApiCall) \
+                or call.idempotency_key is None:
+            return None  # an HTTP request is never delivered twice: only keys make commands
+        return self.keyed_command(worker_ctx, call.idempotency_key,
+                                  [call.route.operation_id, call.ids, call.raw_body])
+
+    def scope_of(self, worker_ctx: Any) -> str:
+        # The caller is her credential here (a moderator's, the operator's): its hash,
+        # so that no key is ever another credential's, and no credential is kept.
+        credential = worker_ctx.args[0].credential or ""
+        return hashlib.sha256(credential.encode("utf-8", "surrogatepass")).hexdigest()
+
+    def digest(self, asked: bytes) -> str:
+        return keyed_digest(asked)
+
+    def kept_of(self, worker_ctx: Any) -> Callable[[Any], Any] | None:
+        return worker_ctx.args[0].route.kept
 
     def get_url_rules(self) -> list[Rule]:
         methods = [*METHODS, "HEAD", "OPTIONS"]
@@ -411,6 +442,7 @@ class ApiEntrypoint(HttpRequestHandler):
         done = Event()
 
         def handle_result(worker_ctx: Any, result: Any, exc_info: Any) -> tuple[Any, Any]:
+            self.keep_answer(worker_ctx, result, exc_info)  # a keyed command's, first
             done.send((result, exc_info))
             return result, exc_info
 
@@ -597,15 +629,17 @@ def openapi_document(routes: Sequence[Route], info: ApiInfo) -> dict[str, Any]:
                     "Optional: a key of the caller's choosing (a UUID, a new one for each "
                     "request) that makes sending this request again safe. The request is "
                     "carried out once; sent again with the same key, by the same caller "
-                    "(the same acting member, or the organisation itself), it answers "
+                    + ("(the same acting member, or the organisation itself)"
+                       if info.acting_member_header else "(the same credential)")
+                    + ", it answers "
                     "what it answered the first time and changes nothing (while the first "
                     "sending is still being carried out: a 409 with Retry-After, to send "
                     "it again a second later; if its service stopped before answering: "
                     "a 409 without, its answer lost). The same key with another "
                     "request is a 422 (a key used on one resource and then on another of "
                     "a different kind may go unnoticed). A key is remembered for at least "
-                    "30 days. An API key is never kept: sent again, a request that issued "
-                    "one answers it as null."),
+                    "30 days. A credential or API key is never kept: sent again, a request "
+                    "that issued one answers it as null."),
             })
         if route.body is not None:
             operation["requestBody"] = {

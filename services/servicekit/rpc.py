@@ -45,6 +45,7 @@ from services.servicekit.errors import DomainError, ServiceError
 from services.servicekit.payloads import load
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 #: The partner's header a command's idempotency key comes in (``servicekit.http``).
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -104,6 +105,18 @@ def translated() -> Iterator[None]:
                                 "destroyed.") from None
 
 
+def answered_once(apply: Callable[[], T]) -> T:
+    """``apply()``, or, for a command sent again under its key, the answer it gave
+    the first time (kept by ``eventcore.commands``); with no answer kept, the
+    refusal (``translated`` makes it a 409)."""
+    try:
+        return apply()
+    except CommandAlreadyApplied as applied:
+        if applied.reply is None:
+            raise
+        return applied.reply[0]  # type: ignore[no-any-return]
+
+
 class ActingCommandRpc(CommandRpc):
     """``CommandRpc`` for ``(actor, payload, **ids)`` calls: a caller's idempotency
     keys are its organisation's (the operator's, a moderator's), so that two
@@ -118,9 +131,14 @@ class ActingCommandRpc(CommandRpc):
                    or actor.get("kind") or "")
 
     def digest(self, asked: bytes) -> str:
-        # R8: what was asked may be personal data or a pair's text; keyed, so that no
-        # guess of it can be checked against the database.
-        return hmac.new(_digest_key(), asked, hashlib.sha256).hexdigest()
+        return keyed_digest(asked)
+
+
+def keyed_digest(asked: bytes) -> str:
+    """The digest kept of what a keyed command asked. R8: what was asked may be
+    personal data or a pair's text; keyed, so that no guess of it can be checked
+    against the database."""
+    return hmac.new(_digest_key(), asked, hashlib.sha256).hexdigest()
 
 
 @functools.cache
@@ -148,12 +166,7 @@ def _entry(schema: type[Schema] | None, payload_required: bool,
                     data = payload
                 else:
                     data = payload or {}
-                try:
-                    return method(self, who, data, **checked)
-                except CommandAlreadyApplied as applied:
-                    if applied.reply is None:
-                        raise
-                    return applied.reply[0]  # sent again under its key: the same answer
+                return answered_once(lambda: method(self, who, data, **checked))
 
         return entrypoint(expected_exceptions=ServiceError,  # type: ignore[no-any-return]
                           **options)(entry)

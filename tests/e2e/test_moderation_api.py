@@ -207,3 +207,63 @@ def test_the_chain_can_be_checked_from_the_topic_alone(first, second, reported):
                         key=lambda e: e.chainpos)
     follows = {later.chainprev for later in everything[1:]}
     assert all(e.chainhash in follows for e in everything[:-1]), "each link follows the last"
+
+
+# -- sent again under an Idempotency-Key -------------------------------------------------
+
+
+KEY = "Idempotency-Key"
+VOTED = "voted_to_confirm"
+
+
+def test_a_vote_sent_again_under_its_key_counts_once_and_answers_alike(first, second, reported):
+    """A moderator whose vote timed out sends it again: one vote, the same answer
+    (without a key the retry is refused as the same eyes twice, R2)."""
+    _, mentor, _, _ = reported
+    (case,) = case_of(first, mentor)
+    path, key = f"/v1/cases/{case['case_id']}/confirmations", str(uuid.uuid4())
+    body = {**CONFIRM, "seen_version": case["version"]}
+    vote = first.post(path, body, headers={KEY: key})
+    assert vote.status == 200 and vote.body["votes"] == 1, vote.body
+    again = first.post(path, body, headers={KEY: key})
+    assert (again.status, again.body) == (vote.status, vote.body)
+    actions = [e["action"] for e in first.get(f"/v1/cases/{case['case_id']}/audit").ok()[
+        "entries"]]
+    assert actions.count(VOTED) == 1, actions
+
+    other = first.post(path, {**body, "rationale": "Another text"}, headers={KEY: key})
+    assert other.status == 422 and other.fields() == [KEY], other.body
+    theirs = second.post(path, body, headers={KEY: key})
+    assert theirs.status == 409 and theirs.problem["code"] == "conflict", (
+        "her key is not another moderator's: hers is another request, on a stale version")
+
+
+def test_a_moderator_enrolled_again_under_its_key_is_one_and_no_credential_is_kept(
+        operator_moderation):
+    key = str(uuid.uuid4())
+    enrolled = operator_moderation.post("/v1/operator/moderators", {"display_name": "Aude"},
+                                        headers={KEY: key})
+    assert enrolled.status == 201 and enrolled.body["credential"], enrolled.body
+    again = operator_moderation.post("/v1/operator/moderators", {"display_name": "Aude"},
+                                     headers={KEY: key})
+    assert again.status == 201, again.body
+    assert again.body == {"moderator_id": enrolled.body["moderator_id"], "credential": None}
+    assert moderator_api(enrolled.body["credential"]).get("/v1/cases").status == 200
+
+
+@pytest.fixture
+def operator_moderation() -> PartnerApi:
+    from tests.e2e.moderation import moderation_url
+
+    return PartnerApi.operator(moderation_url())
+
+
+def test_the_moderator_api_documents_the_header_on_its_commands_only():
+    from tests.e2e.moderation import moderation_url
+
+    document = PartnerApi(None, base_url=moderation_url()).get("/openapi.json").ok()
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            named = [p.get("name") for p in operation.get("parameters", [])]
+            takes = method != "get" and operation.get("security")
+            assert (KEY in named) == bool(takes), (method, path)

@@ -21,7 +21,9 @@ ROUTES = [
     Route("POST", "/v1/operator/moderators", "enrol_moderator",
           "Enrol a moderator (operator); returns her credential, once.",
           target="enrol_moderator", acting="operator", body=api.EnrolModerator,
-          response=api.ModeratorEnrolled, status=201, tag=TAG),
+          response=api.ModeratorEnrolled, status=201, tag=TAG,
+          # Shown once and stored hashed: never kept for a retry, which answers null.
+          kept=lambda enrolled: {**enrolled, "credential": None}),
     Route("GET", "/v1/cases", "list_cases", "Cases, filtered by status or member.",
           target="list_cases", acting="moderator", query=api.CaseQuery, response=api.CaseList,
           tag=TAG),

@@ -50,7 +50,7 @@ from services.servicekit.heap import StartupHeap
 from services.servicekit.http import ApiCall, ApiInfo, api
 from services.servicekit.keys import KeyringProvider
 from services.servicekit.metrics import ServiceMetrics
-from services.servicekit.rpc import internal, translated
+from services.servicekit.rpc import IDEMPOTENCY_HEADER, answered_once, internal, translated
 
 log = logging.getLogger("moderation")
 
@@ -82,6 +82,8 @@ INFO = ApiInfo(
         "changed since is refused, read it again. Errors are application/problem+json."
     ),
     credential="a moderator's credential (or the platform operator's)",
+    idempotency_header=IDEMPOTENCY_HEADER,
+    commands_here=True,  # decided in the HTTP worker's own units of work
 )
 
 
@@ -166,7 +168,7 @@ class ModerationService:
             raise ServiceError.make(403, "forbidden", "The operator is not a moderator: use a "
                                     "moderator's credential.")
         with translated():
-            return getattr(self, f"_{route.target}")(who, call)
+            return answered_once(lambda: getattr(self, f"_{route.target}")(who, call))
 
     def _authenticate(self, credential: str | None) -> str:
         """``"operator"`` or the moderator's id; a partner's key is refused like any
@@ -174,7 +176,8 @@ class ModerationService:
         if secrets.is_operator(credential):
             return "operator"
         prefix = credentials.prefix_of(credential or "", credentials.MODERATOR)
-        with self.uow() as uow:
+        # Aside: a keyed command's mark is taken by the unit of work that decides.
+        with self.uow.aside() as uow:
             account = moderators.by_prefix(uow.conn, prefix) if prefix else None
         if account is None or not credentials.matches(credential or "", account[1]):
             raise ServiceError.from_domain(Unauthenticated(
