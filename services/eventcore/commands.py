@@ -67,6 +67,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -77,6 +78,8 @@ from psycopg.types.json import Jsonb
 
 from services.eventcore.replies import Rpc
 
+log = logging.getLogger("eventcore.commands")
+
 #: The worker's context-data key the command id travels under.
 COMMAND_ID = "command_id"
 
@@ -84,9 +87,10 @@ COMMAND_ID = "command_id"
 #: caller's context data with its calls).
 IDEMPOTENCY_KEY = "idempotency_key"
 
-#: Seconds after its commit by which a keyed command has kept its answer, unless
-#: its process died in between: twice the longest the gateway waits for an answer
-#: (``gateway.service.RPC_TIMEOUT``, 30 s), whose caller has given up by then.
+#: Seconds after its commit (``stamp_committing``) by which a keyed command has
+#: kept its answer, unless its process died in between: what is left of a command
+#: once committed is to answer, and twice the longest the gateway waits for an
+#: answer (``gateway.service.RPC_TIMEOUT``, 30 s) is far beyond that.
 ANSWER_DEADLINE = 60
 
 #: Days a mark is kept (a redelivery comes when the service restarts).
@@ -180,9 +184,16 @@ class CommandEntrypoint:
         """From ``handle_result``, before the answer leaves: a retry that comes once
         it is sent finds it."""
         keep = self._keepers.pop(worker_ctx, None)
-        if keep is not None and exc_info is None:
+        if keep is None or exc_info is not None:
+            return
+        try:
             kept = self.kept_of(worker_ctx)
-            keep(result if kept is None else kept(result))
+            answer = result if kept is None else kept(result)
+        except Exception:
+            # Never in the way of the answer itself: a retry is told it was carried out.
+            log.exception("the answer of %s was not kept", worker_ctx.call_id)
+            return
+        keep(answer)
 
 
 class CommandRpc(CommandEntrypoint, Rpc):
@@ -251,6 +262,15 @@ def mark_applied(conn: psycopg.Connection, command: Command) -> None:
     if reply is not None:
         raise CommandAlreadyApplied(command, (reply["answer"],))
     raise CommandAlreadyApplied(command, answer_lost=command.keyed and past_deadline)
+
+
+def stamp_committing(conn: psycopg.Connection, command: Command) -> None:
+    """Last in a keyed command's transaction: its mark's time becomes (about) its
+    commit's, which ``ANSWER_DEADLINE`` counts from. Inserted first, the mark bore
+    the transaction's start: one that waited a minute on a lock would have been
+    told lost to a retry while it was about to answer."""
+    conn.execute("UPDATE processed_commands SET applied_at = clock_timestamp() "
+                 "WHERE command_id = %s", (command.id,))
 
 
 def keep_reply(conn: psycopg.Connection, command: Command, answer: Any) -> None:

@@ -232,8 +232,12 @@ class _UnitsOfWork:
         self._provider = provider
         self._worker_ctx = worker_ctx
         # The command this worker applies, until one of its units of work committed
-        # the mark (later ones in the same worker are part of the same command).
-        self._unmarked_command = commands.command_of(worker_ctx)
+        # the mark (later ones in the same worker are part of the same command). Asked
+        # of the entrypoint at the first unit of work, in the service method: a fault
+        # there is the method's to answer, where during injection it would leave its
+        # caller waiting for an answer that never comes.
+        self._unmarked_command: commands.Command | None = None
+        self._command_asked = False
 
     def _tracked(self) -> psycopg.Connection | None:
         """The Kafka handler's transaction this worker runs in, if it is one."""
@@ -252,12 +256,17 @@ class _UnitsOfWork:
             yield uow
             self._worker_ctx.entrypoint.defer_until_commit(self._worker_ctx, uow.committed)
             return
+        if not self._command_asked:
+            self._unmarked_command = commands.command_of(self._worker_ctx)
+            self._command_asked = True
         command = self._unmarked_command
         with provider.database.transaction() as conn:
             if command is not None:
                 commands.mark_applied(conn, command)  # first: nothing decided twice
             uow = UnitOfWork(conn, provider.store, provider.projections, provider.hooks)
             yield uow
+            if command is not None and command.keyed:
+                commands.stamp_committing(conn, command)
         self._unmarked_command = None
         if command is not None and command.keyed:
             self._worker_ctx.entrypoint.keep_reply(

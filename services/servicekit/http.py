@@ -636,10 +636,11 @@ def openapi_document(routes: Sequence[Route], info: ApiInfo) -> dict[str, Any]:
                     "sending is still being carried out: a 409 with Retry-After, to send "
                     "it again a second later; if its service stopped before answering: "
                     "a 409 without, its answer lost). The same key with another "
-                    "request is a 422 (a key used on one resource and then on another of "
-                    "a different kind may go unnoticed). A key is remembered for at least "
-                    "30 days. A credential or API key is never kept: sent again, a request "
-                    "that issued one answers it as null."),
+                    "request is a 422"
+                    + ("" if info.commands_here else " (a key used on one resource and "
+                       "then on another of a different kind may go unnoticed)")
+                    + ". A key is remembered for at least 30 days. No credential is ever "
+                    "kept: sent again, a request that issued one answers it as null."),
             })
         if route.body is not None:
             operation["requestBody"] = {

@@ -223,6 +223,9 @@ def test_a_vote_sent_again_under_its_key_counts_once_and_answers_alike(first, se
     (case,) = case_of(first, mentor)
     path, key = f"/v1/cases/{case['case_id']}/confirmations", str(uuid.uuid4())
     body = {**CONFIRM, "seen_version": case["version"]}
+    # Refused first (a version she has not seen): a refusal takes no key.
+    stale = first.post(path, {**body, "seen_version": case["version"] + 5}, headers={KEY: key})
+    assert stale.status == 409, stale.body
     vote = first.post(path, body, headers={KEY: key})
     assert vote.status == 200 and vote.body["votes"] == 1, vote.body
     again = first.post(path, body, headers={KEY: key})

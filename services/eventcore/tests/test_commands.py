@@ -40,6 +40,7 @@ class FilingService:
     uow = UnitOfWorkProvider(catalogue)
     refuse_next = False
     answer_after = 0.0
+    decide_for = 0.0
     database_url = ""
     #: (pair, its events as another connection saw them) from each action on commit.
     seen_after_commit: list[tuple[str, int]] = []
@@ -74,6 +75,23 @@ class FilingService:
         return {"pair_id": pair_id, "secret": "shown once"}
 
     @command_rpc
+    def hold_after_deciding_slowly(self, pair_id: str) -> str:
+        """Its transaction lasts ``decide_for`` (a lock waited on), then it answers
+        ``answer_after`` its commit."""
+        with self.uow() as uow:
+            version = len(uow.load(pair_id))
+            uow.append(pair_id, version, [session_held(pair_id)])
+            time.sleep(FilingService.decide_for)
+        time.sleep(FilingService.answer_after)
+        return f"held at version {version + 1}"
+
+    @command_rpc(kept=lambda answer: answer["no such part"])
+    def hold_unkeepably(self, pair_id: str) -> dict[str, str]:
+        """What of its answer may be kept cannot be worked out (a fault in ``kept``)."""
+        self.hold(pair_id)
+        return {"pair_id": pair_id}
+
+    @command_rpc
     def hold_slowly(self, pair_id: str) -> str:
         """Answers a while after its commit: a retry comes in between."""
         answer = self.hold(pair_id)
@@ -95,6 +113,7 @@ def filing(deliveries_to, database_url):
     FilingService.database_url, FilingService.seen_after_commit = database_url, []
     yield deliveries_to(FilingService)
     FilingService.refuse_next, FilingService.answer_after = False, 0.0
+    FilingService.decide_for = 0.0
 
 
 def _held(database_url: str, pair: str) -> int:
@@ -263,6 +282,44 @@ def test_a_keyed_command_unanswered_past_the_deadline_is_refused_with_its_answer
 
     assert "(no answer kept)" in died_before_answering(ANSWER_DEADLINE - 5)
     assert "(its answer lost)" in died_before_answering(ANSWER_DEADLINE + 5)
+    assert _held(database_url, pair) == 1
+
+
+def test_the_deadline_runs_from_the_commit_not_from_a_long_transactions_start(
+    filing, database_url, monkeypatch,
+):
+    """A first sending that waited longer than the deadline before committing is
+    still answering: a retry just after its commit is told to come back, not that
+    the answer is lost; and then it gets the answer."""
+    from services.eventcore import commands
+
+    monkeypatch.setattr(commands, "ANSWER_DEADLINE", 1)
+    FilingService.decide_for, FilingService.answer_after = 2.0, 2.0
+    pair, key = str(uuid.uuid4()), str(uuid.uuid4())
+    answers: list[dict] = []
+    first = threading.Thread(target=lambda: answers.append(filing(
+        "hold_after_deciding_slowly", str(uuid.uuid4()), pair_id=pair, context=_keyed(key))))
+    first.start()
+    wait_until(lambda: _held(database_url, pair) == 1, what="the first sending's commit")
+    early = filing("hold_after_deciding_slowly", str(uuid.uuid4()), pair_id=pair,
+                   context=_keyed(key))
+    assert "(no answer kept)" in early["error"]["value"], early
+    first.join()
+    later = filing("hold_after_deciding_slowly", str(uuid.uuid4()), pair_id=pair,
+                   context=_keyed(key))
+    assert "(its answer kept)" in later["error"]["value"]
+    assert answers == [{"result": "held at version 1", "error": None}]
+
+
+def test_a_fault_in_what_may_be_kept_never_keeps_the_answer_from_its_caller(
+    filing, database_url,
+):
+    pair, key = str(uuid.uuid4()), str(uuid.uuid4())
+    first = filing("hold_unkeepably", str(uuid.uuid4()), pair_id=pair, context=_keyed(key))
+    assert first == {"result": {"pair_id": pair}, "error": None}
+    assert [reply for _, reply in _kept(database_url)] == [None], "nothing kept"
+    again = filing("hold_unkeepably", str(uuid.uuid4()), pair_id=pair, context=_keyed(key))
+    assert "(no answer kept)" in again["error"]["value"]
     assert _held(database_url, pair) == 1
 
 
