@@ -100,9 +100,17 @@ def test_offsets_are_committed_past_what_was_handled_once_the_topic_is_quiet(har
         admin.close()
 
 
-def _shared_consumer(harness):
-    return next(e for e in harness.container.entrypoints
-                if isinstance(e, DomainEventHandler)).consumer
+def _one_session_consumed(harness, monkeypatch):
+    """A first session consumed, with a 3 s deadline out of a stable group: the pair,
+    and the container's shared consumer."""
+    from services.eventcore import consumer as consumer_module
+
+    monkeypatch.setattr(consumer_module, "REJOIN_DEADLINE", 3.0)
+    pair = str(uuid.uuid4())
+    harness.send(envelope.encode(held_cloud_event(pair, version=1, minutes=90)), pair.encode())
+    wait_until(lambda: harness.projection().get(pair) == (1, 90), what="the first session")
+    return pair, next(e for e in harness.container.entrypoints
+                      if isinstance(e, DomainEventHandler)).consumer
 
 
 def _wedge(shared) -> None:
@@ -129,15 +137,9 @@ def _wedge(shared) -> None:
 
 def test_a_consumer_wedged_out_of_its_group_is_recreated_and_consumes_again(
         harness, monkeypatch):
-    from services.eventcore import consumer as consumer_module
     from services.eventcore import metrics
 
-    monkeypatch.setattr(consumer_module, "REJOIN_DEADLINE", 3.0)
-    pair = str(uuid.uuid4())
-    harness.send(envelope.encode(held_cloud_event(pair, version=1, minutes=90)), pair.encode())
-    wait_until(lambda: harness.projection().get(pair) == (1, 90), what="the first session")
-
-    shared = _shared_consumer(harness)
+    pair, shared = _one_session_consumed(harness, monkeypatch)
     wedged = shared._consumer
     _wedge(shared)
     restarts = metrics.CONSUMER_RESTARTS.labels(group=harness.group)
@@ -158,14 +160,7 @@ def test_a_consumer_that_cannot_be_recreated_while_the_broker_is_away_is_once_it
     import dataclasses
     import socket
 
-    from services.eventcore import consumer as consumer_module
-
-    monkeypatch.setattr(consumer_module, "REJOIN_DEADLINE", 3.0)
-    pair = str(uuid.uuid4())
-    harness.send(envelope.encode(held_cloud_event(pair, version=1, minutes=90)), pair.encode())
-    wait_until(lambda: harness.projection().get(pair) == (1, 90), what="the first session")
-
-    shared = _shared_consumer(harness)
+    pair, shared = _one_session_consumed(harness, monkeypatch)
     reachable = shared.config
     with socket.socket() as closed:
         closed.bind(("127.0.0.1", 0))
