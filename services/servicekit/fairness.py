@@ -37,9 +37,11 @@ health check) are ``ANONYMOUS``. The metrics page takes no slot at all (an
 ``inline`` route, ``servicekit.http``): Prometheus and the liveness probe read
 it under any flood.
 
-What this cannot do: take back a slot from a request whose client has gone
-away. The server does not notice a closed connection until it writes the
-answer, so such a request keeps its place and, in its turn, its worker.
+A request whose client has gone away (a timeout, a retry sent instead) keeps its
+place while it waits: the server does not notice a closed connection until it
+reads or writes. When its turn comes, the edge looks (``servicekit.http``): if
+the client is gone, it gives the slot straight back, and no worker decides a
+request nobody will hear the answer to.
 """
 
 from __future__ import annotations

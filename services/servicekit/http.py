@@ -31,6 +31,7 @@ import hashlib
 import json
 import logging
 import re
+import socket
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -66,6 +67,9 @@ MAX_BODY = 256 * 1024
 MAX_DEPTH = 32
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 MAX_IDEMPOTENCY_KEY = 255
+#: The status logged and counted for a request whose client was gone when its turn
+#: came (nginx's "client closed request"; nobody reads it).
+CLIENT_GONE = 499
 #: Printable ASCII but the comma: a header sent twice reaches us as its two values
 #: joined by a comma, which must not read as one key.
 _KEY_CHARACTERS = re.compile(r"^[\x20-\x2b\x2d-\x7e]+$")
@@ -315,7 +319,7 @@ class ApiEntrypoint(CommandEntrypoint, HttpRequestHandler):
                 response = Response(route.inline(), status=200, content_type=route.raw)
             else:
                 call = self._call(request, route, ids, request_id)
-                response = self._run(call)
+                response = self._run(call, request)
         except _Refused as refused:
             response = problem(refused.status, refused.code, refused.detail, request_id,
                                request.path, refused.errors, headers=refused.headers)
@@ -438,7 +442,7 @@ class ApiEntrypoint(CommandEntrypoint, HttpRequestHandler):
             raise refused
         return body
 
-    def _run(self, call: ApiCall) -> Response:
+    def _run(self, call: ApiCall, request: Request) -> Response:
         done = Event()
 
         def handle_result(worker_ctx: Any, result: Any, exc_info: Any) -> tuple[Any, Any]:
@@ -455,6 +459,10 @@ class ApiEntrypoint(CommandEntrypoint, HttpRequestHandler):
         caller = self.callers.caller_of(call.credential)
         self.slots.take(caller)
         try:
+            if _client_gone(request):
+                # It waited its turn, and its client gave up meanwhile: deciding it now
+                # would take a worker from those still waiting, for nobody.
+                return Response(status=CLIENT_GONE)
             self.container.spawn_worker(self, (call,), {}, context_data=context_data,
                                         handle_result=handle_result)
             result, exc_info = done.wait()
@@ -472,6 +480,21 @@ class ApiEntrypoint(CommandEntrypoint, HttpRequestHandler):
 
 
 api = ApiEntrypoint.decorator
+
+
+def _client_gone(request: Request) -> bool:
+    """Whether the client closed its connection: the request was read whole, so its
+    socket has nothing to read but the end (or the next request, pipelined)."""
+    sock = getattr(request.environ.get("eventlet.input"), "_sock", None)
+    raw = getattr(sock, "fd", sock)  # the real socket under eventlet's green one
+    if raw is None:
+        return False
+    try:
+        return raw.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+    except (BlockingIOError, InterruptedError):
+        return False  # still there, quiet
+    except OSError:
+        return True  # reset by its peer
 
 
 def _takes_idempotency_key(info: ApiInfo, route: Route) -> bool:

@@ -16,6 +16,7 @@ import eventlet
 import pytest
 import requests as requests_lib
 
+from services.eventcore.testing import wait_until
 from services.servicekit.fairness import ANONYMOUS, UNVERIFIED, FairSlots, KnownCallers
 from services.servicekit.http import ApiCall, ApiEntrypoint, ApiInfo, Route, api
 
@@ -138,9 +139,11 @@ ROUTES = [
 class Edge:
     name = "fairness-edge"
     callers = KnownCallers()
+    handled = 0
 
     @api(ROUTES, ApiInfo(name="fairness-edge", title="t", version="1", description="d"))
     def handle(self, call: ApiCall) -> dict[str, str]:
+        Edge.handled += 1
         return {"pong": "yes"}
 
 
@@ -178,3 +181,38 @@ def test_the_metrics_page_is_answered_with_every_slot_taken(edge):
     assert (page.status_code, page.text) == (200, "up 1\n")
     for flood in floods:
         entrypoint.slots.give_back(flood)
+
+
+def test_a_request_whose_client_gave_up_while_it_waited_takes_no_worker(edge):
+    """Its turn comes after its client closed the connection: its slot is given
+    straight back, no worker decides it, and it is counted as 499; a client still
+    there is answered."""
+    from services.servicekit.http import CLIENT_GONE, HTTP_REQUESTS
+
+    _, entrypoint, url = edge
+    port = int(url.rsplit(":", 1)[1])
+    gone = HTTP_REQUESTS.labels(api="fairness-edge", route="/v1/ping", method="GET",
+                                status=str(CLIENT_GONE))
+    before, handled = gone._value.get(), Edge.handled
+    floods = [f"flood-{n}" for n in range(entrypoint.slots.capacity)]
+    for flood in floods:
+        entrypoint.slots.take(flood)
+
+    def waiting_request() -> socket.socket:
+        client = socket.create_connection(("127.0.0.1", port))
+        client.sendall(b"GET /v1/ping HTTP/1.1\r\nHost: edge\r\n\r\n")
+        return client
+
+    left, stayed = waiting_request(), waiting_request()
+    wait_until(lambda: entrypoint.slots.waiting() == 2, what="both requests waiting")
+    left.close()
+    for flood in floods:
+        entrypoint.slots.give_back(flood)
+    stayed.settimeout(10)
+    answer = stayed.recv(65536)
+    stayed.close()
+    assert answer.startswith(b"HTTP/1.1 200"), answer[:80]
+    wait_until(lambda: entrypoint.slots.taken == 0, what="every slot back")
+    assert Edge.handled == handled + 1, "only the request still awaited was decided"
+    assert gone._value.get() == before + 1
+
