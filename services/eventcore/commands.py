@@ -93,6 +93,9 @@ IDEMPOTENCY_KEY = "idempotency_key"
 #: answer (``gateway.service.RPC_TIMEOUT``, 30 s) is far beyond that.
 ANSWER_DEADLINE = 60
 
+#: What is kept of an answer that could not be: its retries are told it is lost.
+ANSWER_LOST = object()
+
 #: Days a mark is kept (a redelivery comes when the service restarts).
 KEEP_DAYS = 30
 
@@ -190,9 +193,9 @@ class CommandEntrypoint:
             kept = self.kept_of(worker_ctx)
             answer = result if kept is None else kept(result)
         except Exception:
-            # Never in the way of the answer itself: a retry is told it was carried out.
+            # Never in the way of the answer itself: a retry is told it was lost.
             log.exception("the answer of %s was not kept", worker_ctx.call_id)
-            return
+            answer = ANSWER_LOST
         keep(answer)
 
 
@@ -259,9 +262,10 @@ def mark_applied(conn: psycopg.Connection, command: Command) -> None:
     digest, reply, past_deadline = row
     if command.keyed and digest != command.request_digest:
         raise IdempotencyKeyReused(command)
-    if reply is not None:
+    if reply is not None and "answer" in reply:
         raise CommandAlreadyApplied(command, (reply["answer"],))
-    raise CommandAlreadyApplied(command, answer_lost=command.keyed and past_deadline)
+    raise CommandAlreadyApplied(command, answer_lost=command.keyed and (
+        reply is not None or past_deadline))
 
 
 def stamp_committing(conn: psycopg.Connection, command: Command) -> None:
@@ -275,9 +279,11 @@ def stamp_committing(conn: psycopg.Connection, command: Command) -> None:
 
 def keep_reply(conn: psycopg.Connection, command: Command, answer: Any) -> None:
     """Keep a keyed command's answer beside its mark (wrapped, so that an answer of
-    ``None`` is told from no answer kept)."""
+    ``None`` is told from no answer kept), or ``ANSWER_LOST``: retries are told at
+    once, not after ``ANSWER_DEADLINE`` of being told to come back."""
+    reply = {"lost": True} if answer is ANSWER_LOST else {"answer": answer}
     conn.execute("UPDATE processed_commands SET reply = %s WHERE command_id = %s",
-                 (Jsonb({"answer": answer}), command.id))
+                 (Jsonb(reply), command.id))
 
 
 def prune(conn: psycopg.Connection) -> None:

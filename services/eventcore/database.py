@@ -274,13 +274,15 @@ class _UnitsOfWork:
         run_committed(uow.committed)
 
     def _keep_reply(self, command: commands.Command, answer: Any) -> None:
-        """A keyed command's answer, for its retries. Not kept (a database gone, an
-        answer that is not JSON), a retry is refused as carried out instead."""
-        try:
-            with self._provider.database.transaction() as conn:
-                commands.keep_reply(conn, command, answer)
-        except Exception:
-            log.exception("the answer of command %s was not kept", command.id)
+        """A keyed command's answer, for its retries. Not kept (an answer that is not
+        JSON), it is said lost; the database gone, ``ANSWER_DEADLINE`` will say it."""
+        for kept in (answer, commands.ANSWER_LOST):
+            try:
+                with self._provider.database.transaction() as conn:
+                    commands.keep_reply(conn, command, kept)
+                return
+            except Exception:
+                log.exception("the answer of command %s was not kept", command.id)
 
     @contextmanager
     def aside(self) -> Iterator[UnitOfWork]:

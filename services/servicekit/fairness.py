@@ -39,9 +39,12 @@ it under any flood.
 
 A request whose client has gone away (a timeout, a retry sent instead) keeps its
 place while it waits: the server does not notice a closed connection until it
-reads or writes. When its turn comes, the edge looks (``servicekit.http``): if
-the client is gone, it gives the slot straight back, and no worker decides a
-request nobody will hear the answer to.
+reads or writes. When the turn of a read that had to wait comes, the edge looks
+(``servicekit.http``): if the client is gone, it gives the slot straight back,
+and no worker answers a request nobody will read. Only reads: a client that
+half-closes its side after sending (``nc -N``, socat) looks gone and is still
+there, and a read refused by mistake is only sent again, where a command dropped
+by mistake would be lost to a caller waiting for it.
 """
 
 from __future__ import annotations
@@ -100,10 +103,11 @@ class FairSlots:
         self._held: Counter[str] = Counter()
         self._waiting: OrderedDict[str, deque[Event]] = OrderedDict()
 
-    def take(self, caller: str) -> None:
+    def take(self, caller: str) -> bool:
+        """A slot for ``caller``, once its turn comes; whether it had to wait."""
         if caller not in self._waiting and self._free_for(caller):
             self._grant(caller)
-            return
+            return False
         turn = Event()
         queue = self._waiting.setdefault(caller, deque())
         queue.append(turn)
@@ -117,6 +121,7 @@ class FairSlots:
                 if not queue and self._waiting.get(caller) is queue:
                     del self._waiting[caller]
             raise
+        return True
 
     def give_back(self, caller: str) -> None:
         self.taken -= 1

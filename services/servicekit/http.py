@@ -67,8 +67,8 @@ MAX_BODY = 256 * 1024
 MAX_DEPTH = 32
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 MAX_IDEMPOTENCY_KEY = 255
-#: The status logged and counted for a request whose client was gone when its turn
-#: came (nginx's "client closed request"; nobody reads it).
+#: The status logged and counted for a read whose client was gone when its turn came
+#: (nginx's "client closed request"; read only by a client that half-closed).
 CLIENT_GONE = 499
 #: Printable ASCII but the comma: a header sent twice reaches us as its two values
 #: joined by a comma, which must not read as one key.
@@ -457,12 +457,14 @@ class ApiEntrypoint(CommandEntrypoint, HttpRequestHandler):
             context_data[IDEMPOTENCY_KEY] = call.idempotency_key
         # A worker in turn among the callers waiting for one (fairness.py).
         caller = self.callers.caller_of(call.credential)
-        self.slots.take(caller)
+        waited = self.slots.take(caller)
         try:
-            if _client_gone(request):
-                # It waited its turn, and its client gave up meanwhile: deciding it now
-                # would take a worker from those still waiting, for nobody.
-                return Response(status=CLIENT_GONE)
+            if waited and call.route.method == "GET" and _client_gone(request):
+                # Its client gave up while it waited: answering it now would take a
+                # worker from those still waiting, for nobody (reads only: fairness.py).
+                return problem(CLIENT_GONE, "client_closed_request", "The connection was "
+                               "closed while the request waited for a worker: it was not "
+                               "carried out.", call.request_id, request.path)
             self.container.spawn_worker(self, (call,), {}, context_data=context_data,
                                         handle_result=handle_result)
             result, exc_info = done.wait()

@@ -317,9 +317,9 @@ def test_a_fault_in_what_may_be_kept_never_keeps_the_answer_from_its_caller(
     pair, key = str(uuid.uuid4()), str(uuid.uuid4())
     first = filing("hold_unkeepably", str(uuid.uuid4()), pair_id=pair, context=_keyed(key))
     assert first == {"result": {"pair_id": pair}, "error": None}
-    assert [reply for _, reply in _kept(database_url)] == [None], "nothing kept"
+    assert [reply for _, reply in _kept(database_url)] == [{"lost": True}], "said lost"
     again = filing("hold_unkeepably", str(uuid.uuid4()), pair_id=pair, context=_keyed(key))
-    assert "(no answer kept)" in again["error"]["value"]
+    assert "(its answer lost)" in again["error"]["value"], "at once, not a minute on"
     assert _held(database_url, pair) == 1
 
 

@@ -131,6 +131,8 @@ def test_a_caller_is_the_party_its_credential_was_authenticated_for():
 
 ROUTES = [
     Route("GET", "/v1/ping", "ping", "A request that takes a worker.", acting="public"),
+    Route("POST", "/v1/pings", "record_ping", "A command that takes a worker.",
+          acting="public"),
     Route("GET", "/metrics", "metrics", "No worker.", acting="public", raw="text/plain",
           inline=lambda: "up 1\n"),
 ]
@@ -183,10 +185,11 @@ def test_the_metrics_page_is_answered_with_every_slot_taken(edge):
         entrypoint.slots.give_back(flood)
 
 
-def test_a_request_whose_client_gave_up_while_it_waited_takes_no_worker(edge):
+def test_a_read_whose_client_gave_up_while_it_waited_takes_no_worker(edge):
     """Its turn comes after its client closed the connection: its slot is given
-    straight back, no worker decides it, and it is counted as 499; a client still
-    there is answered."""
+    straight back, no worker answers it, and it is counted as 499; a client still
+    there is answered; a command's client gone meanwhile still has it carried out
+    (one that half-closed after sending looks the same, and waits for it)."""
     from services.servicekit.http import CLIENT_GONE, HTTP_REQUESTS
 
     _, entrypoint, url = edge
@@ -198,21 +201,37 @@ def test_a_request_whose_client_gave_up_while_it_waited_takes_no_worker(edge):
     for flood in floods:
         entrypoint.slots.take(flood)
 
-    def waiting_request() -> socket.socket:
+    def waiting_request(line: bytes = b"GET /v1/ping") -> socket.socket:
         client = socket.create_connection(("127.0.0.1", port))
-        client.sendall(b"GET /v1/ping HTTP/1.1\r\nHost: edge\r\n\r\n")
+        client.sendall(line + b" HTTP/1.1\r\nHost: edge\r\nContent-Length: 0\r\n\r\n")
         return client
 
-    left, stayed = waiting_request(), waiting_request()
-    wait_until(lambda: entrypoint.slots.waiting() == 2, what="both requests waiting")
+    left, stayed, commanded = waiting_request(), waiting_request(), waiting_request(
+        b"POST /v1/pings")
+    wait_until(lambda: entrypoint.slots.waiting() == 3, what="the three requests waiting")
     left.close()
+    commanded.close()
     for flood in floods:
         entrypoint.slots.give_back(flood)
     stayed.settimeout(10)
     answer = stayed.recv(65536)
     stayed.close()
     assert answer.startswith(b"HTTP/1.1 200"), answer[:80]
-    wait_until(lambda: entrypoint.slots.taken == 0, what="every slot back")
-    assert Edge.handled == handled + 1, "only the request still awaited was decided"
+    wait_until(lambda: entrypoint.slots.taken == 0 and Edge.handled == handled + 2,
+               what="every slot back, and the read still awaited and the command answered")
     assert gone._value.get() == before + 1
 
+
+def test_a_half_closed_client_that_did_not_wait_is_answered(edge):
+    """No wait, no look: a client that half-closes after sending (nc -N, socat) is
+    answered, as it expects."""
+    _, _, url = edge
+    handled = Edge.handled
+    client = socket.create_connection(("127.0.0.1", int(url.rsplit(":", 1)[1])))
+    client.sendall(b"GET /v1/ping HTTP/1.1\r\nHost: edge\r\nConnection: close\r\n\r\n")
+    client.shutdown(socket.SHUT_WR)
+    client.settimeout(10)
+    answer = client.recv(65536)
+    client.close()
+    assert answer.startswith(b"HTTP/1.1 200"), answer[:80]
+    assert Edge.handled == handled + 1
