@@ -28,7 +28,16 @@ class ModeratorEnrolled(Response):
     credential = fields.String(required=True, allow_none=True, metadata={
         "description": "Shown once: only its hash is kept. Send as 'Authorization: Bearer'. "
                        "null when the request is sent again under its Idempotency-Key: "
-                       "it is never kept for a retry (a lost one: enrol her again)."})
+                       "it is never kept for a retry (a lost one: revoke it by "
+                       "moderator_id, and enrol her again)."})
+
+
+class ModeratorRevoked(Response):
+    """Operator only: a moderator's credential stops working at once (she left the
+    platform, or it was lost or leaked); what she decided stays, signed with her id."""
+
+    moderator_id = fields.String(required=True)
+    revoked_at = Timestamp(required=True)
 
 
 class CaseQuery(Page):

@@ -270,3 +270,29 @@ def test_the_moderator_api_documents_the_header_on_its_commands_only():
             named = [p.get("name") for p in operation.get("parameters", [])]
             takes = method != "get" and operation.get("security")
             assert (KEY in named) == bool(takes), (method, path)
+
+
+def test_a_revoked_moderator_is_refused_at_once_and_her_votes_stay(operator_moderation,
+                                                                     reported):
+    """She left the platform: her credential stops working at once (report details are
+    for moderators only, R8); revoking her again is the same state; only the operator
+    revokes; a moderator nobody knows is a 404."""
+    leaving = enrol("Leaving")
+    _, mentor, _, _ = reported
+    (case,) = case_of(leaving, mentor)
+    leaving.post(f"/v1/cases/{case['case_id']}/confirmations",
+                 {**CONFIRM, "seen_version": case["version"]}).ok()
+    path = f"/v1/operator/moderators/{leaving.moderator_id}/revocation"
+    assert leaving.post(path).status == 403, "not hers to do"
+
+    revoked = operator_moderation.post(path)
+    assert revoked.status == 200 and revoked.body["moderator_id"] == leaving.moderator_id
+    assert leaving.get(f"/v1/cases/{case['case_id']}").status == 401
+    assert operator_moderation.post(path).body == revoked.body, "revoked once, for good"
+    stayed = enrol("Staying")
+    audit = stayed.get(f"/v1/cases/{case['case_id']}/audit").ok()["entries"]
+    assert [e["actor_id"] for e in audit if e["action"] == VOTED] == [leaving.moderator_id]
+
+    unknown = operator_moderation.post(f"/v1/operator/moderators/{uuid.uuid4()}/revocation")
+    assert unknown.status == 404 and unknown.fields() == ["moderator_id"], unknown.body
+    assert operator_moderation.post(path, {"reason": "left"}).fields() == ["reason"]

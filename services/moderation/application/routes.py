@@ -24,6 +24,11 @@ ROUTES = [
           response=api.ModeratorEnrolled, status=201, tag=TAG,
           # Shown once and stored hashed: never kept for a retry, which answers null.
           kept=lambda enrolled: {**enrolled, "credential": None}),
+    Route("POST", "/v1/operator/moderators/{moderator_id}/revocation", "revoke_moderator",
+          "Revoke a moderator's credential (operator): it stops working at once; her "
+          "decisions stay, with her id.",
+          target="revoke_moderator", acting="operator", response=api.ModeratorRevoked,
+          tag=TAG),
     Route("GET", "/v1/cases", "list_cases", "Cases, filtered by status or member.",
           target="list_cases", acting="moderator", query=api.CaseQuery, response=api.CaseList,
           tag=TAG),

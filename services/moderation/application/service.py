@@ -194,6 +194,16 @@ class ModerationService:
                              issued.secret_sha256)
         return {"moderator_id": moderator_id, "credential": issued.key}
 
+    def _revoke_moderator(self, who: str, call: ApiCall) -> dict[str, Any]:
+        _ = call.payload  # none, or {}: any field is named (422)
+        moderator_id = call.ids["moderator_id"]
+        with self.uow() as uow:
+            revoked_at = moderators.revoke(uow.conn, moderator_id)
+            if revoked_at is None:  # inside: a keyed request's mark goes with it
+                raise NotFound("No such moderator.", field="moderator_id")
+        log.warning("moderator %s: credential revoked by the operator", moderator_id)
+        return {"moderator_id": moderator_id, "revoked_at": revoked_at.isoformat()}
+
     def _list_cases(self, who: str, call: ApiCall) -> dict[str, Any]:
         q = call.payload
         with self.uow() as uow:

@@ -7,6 +7,8 @@ under the moderator's own key, the credential kept as a hash only.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import psycopg
 
 DDL = """
@@ -36,3 +38,11 @@ def by_prefix(conn: psycopg.Connection, prefix: str) -> tuple[str, str] | None:
     row = conn.execute("SELECT moderator_id::text, secret_sha256 FROM moderators "
                        "WHERE prefix = %s AND revoked_at IS NULL", (prefix,)).fetchone()
     return (row[0], row[1]) if row else None
+
+
+def revoke(conn: psycopg.Connection, moderator_id: str) -> datetime | None:
+    """When the account's credential was revoked (now, or earlier: revoking twice is
+    the same state), or ``None`` if there is no such account."""
+    row = conn.execute("UPDATE moderators SET revoked_at = coalesce(revoked_at, now()) "
+                       "WHERE moderator_id = %s RETURNING revoked_at", (moderator_id,)).fetchone()
+    return row[0] if row else None
