@@ -112,7 +112,12 @@ def test_an_identity_rebuild_advances_the_credentials_epoch(operator):
         done = rebuild_context(conn, "identity", conf)  # what the command line runs
         assert {d.projection for d in done} == {"IdentityReadModel", "ExclusionRegistry"}
         during = credentials_epoch.current(conn)
+        # Advanced by the rebuild's own transaction, not by some change beside it.
+        (by_the_rebuild,) = conn.execute(
+            "SELECT xmin::text::bigint = mod(pg_current_xact_id()::text::bigint, 4294967296) "
+            "FROM credentials_epoch").fetchone()
         conn.rollback()
+    assert by_the_rebuild
     assert during != before
     assert during.split("/")[0] == before.split("/")[0], "the same incarnation, counted on"
 
