@@ -195,6 +195,8 @@ class ModerationService:
         return {"moderator_id": moderator_id, "credential": issued.key}
 
     def _revoke_moderator(self, who: str, call: ApiCall) -> dict[str, Any]:
+        """R8: report details are for moderators only; one who left stops reading them
+        at once (``_authenticate`` reads the account on every request)."""
         _ = call.payload  # none, or {}: any field is named (422)
         moderator_id = call.ids["moderator_id"]
         with self.uow() as uow:

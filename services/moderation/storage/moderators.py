@@ -34,7 +34,8 @@ def enrol(conn: psycopg.Connection, moderator_id: str, sealed_name: str, prefix:
 
 
 def by_prefix(conn: psycopg.Connection, prefix: str) -> tuple[str, str] | None:
-    """``(moderator_id, secret_sha256)`` of the active account with ``prefix``."""
+    """``(moderator_id, secret_sha256)`` of the active account with ``prefix``: a
+    revoked one reads no report detail again (R8)."""
     row = conn.execute("SELECT moderator_id::text, secret_sha256 FROM moderators "
                        "WHERE prefix = %s AND revoked_at IS NULL", (prefix,)).fetchone()
     return (row[0], row[1]) if row else None
