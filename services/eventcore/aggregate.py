@@ -68,12 +68,17 @@ class Aggregate:
     def replay(cls, aggregate_id: str, history: Iterable[RecordedEvent]) -> Self:
         """The aggregate as its recorded events leave it (no pending events)."""
         aggregate = cls(aggregate_id)
-        for event in history:
-            aggregate._apply(event.name, event.data)
-            aggregate.version = event.stream_version
-            if event.partner_org is not None:
-                aggregate.partner_org = event.partner_org
+        aggregate.catch_up(history)
         return aggregate
+
+    def catch_up(self, history: Iterable[RecordedEvent]) -> None:
+        """Apply recorded events that follow this state (a replay from a kept state:
+        ``aggregate_cache``), each exactly as a replay from the start applies it."""
+        for event in history:
+            self._apply(event.name, event.data)
+            self.version = event.stream_version
+            if event.partner_org is not None:
+                self.partner_org = event.partner_org
 
     def collect(self) -> list[NewEvent]:
         """Take the pending events (the unit of work appends them)."""

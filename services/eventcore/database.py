@@ -22,6 +22,7 @@ from psycopg_pool import ConnectionPool
 
 from services.eventcore import commands, schema, service_config
 from services.eventcore.aggregate import Aggregate
+from services.eventcore.aggregate_cache import AggregateCache
 from services.eventcore.events import DomainEvent, NewEvent, RecordedEvent
 from services.eventcore.projections import Projection
 from services.eventcore.store import Catalogue, ConcurrencyConflict, EventStore
@@ -89,12 +90,17 @@ class UnitOfWork:
     def __init__(
         self, conn: psycopg.Connection, store: EventStore,
         projections: Sequence[Projection] = (), hooks: Sequence[AppendHook] = (),
+        cache: AggregateCache | None = None,
     ) -> None:
         self.conn = conn
         self.store = store
         self.projections = projections
         self.hooks = hooks
+        self.cache = cache
         self.committed: list[Callable[[], None]] = []
+        #: The aggregates this unit of work loaded or saved (by ``id()``), with the
+        #: id of the last event each holds: kept in the cache once committed.
+        self._held: dict[int, tuple[Aggregate, str]] = {}
 
     def on_commit(self, action: Callable[[], None]) -> None:
         """Run ``action`` once this unit of work has committed (never if it rolls back):
@@ -120,9 +126,32 @@ class UnitOfWork:
         return self.store.load(self.conn, stream_id)
 
     def get(self, kind: type[A], aggregate_id: str) -> A | None:
-        """The aggregate rebuilt from its stream, ``None`` if it has no event."""
+        """The aggregate as its stream leaves it, ``None`` if it has no event: a kept
+        state brought up to date when the cache has one (``aggregate_cache``), the
+        whole stream replayed otherwise."""
+        cache = self.cache
+        found = cache.find(kind, aggregate_id) if cache is not None else None
+        if found is not None:
+            aggregate, kept = found
+            # From the kept version itself: its event must still be there, the same.
+            since = self.store.load(self.conn, aggregate_id, after_version=kept.version - 1)
+            if since and since[0].stream_version == kept.version \
+                    and str(since[0].event_id) == kept.last_event_id:
+                aggregate.catch_up(since[1:])
+                cache.count(kind, "fast_forwarded")
+                if len(since) > 1:  # else what is kept is this already (``save`` holds it)
+                    self._hold(aggregate, str(since[-1].event_id))
+                return aggregate
+            cache.forget(kind, aggregate_id)
+            cache.count(kind, "stale")
+        elif cache is not None:
+            cache.count(kind, "replayed")
         history = self.store.load(self.conn, aggregate_id)
-        return kind.replay(aggregate_id, history) if history else None
+        if not history:
+            return None
+        aggregate = kind.replay(aggregate_id, history)
+        self._hold(aggregate, str(history[-1].event_id))
+        return aggregate
 
     def save(self, aggregate: Aggregate) -> list[RecordedEvent]:
         """Append what the aggregate decided, expecting the version it was loaded at
@@ -132,7 +161,17 @@ class UnitOfWork:
             return []
         recorded = self.append(aggregate.id, aggregate.version, events, aggregate.partner_org)
         aggregate.version = recorded[-1].stream_version
+        self._hold(aggregate, str(recorded[-1].event_id))
         return recorded
+
+    def _hold(self, aggregate: Aggregate, last_event_id: str) -> None:
+        """Keep ``aggregate`` in the cache once this unit of work commits, as it is then."""
+        if self.cache is None:
+            return
+        if id(aggregate) not in self._held:
+            cache = self.cache
+            self.on_commit(lambda: cache.keep(*self._held[id(aggregate)]))
+        self._held[id(aggregate)] = (aggregate, last_event_id)
 
     def execute(self, query: Any, params: Any = None) -> psycopg.Cursor:
         return self.conn.execute(query, params)
@@ -202,6 +241,7 @@ class UnitOfWorkProvider(DependencyProvider):
         self.store = EventStore(
             self.config.context, self.catalogue, topic=self.config.topic(self.config.context)
         )
+        self.cache = AggregateCache(self.config.context, self.config.aggregate_cache)
         # nameko starts every extension at once: an RPC consumer may hand a worker a
         # call before this provider has opened its pool. Workers wait for it.
         self.ready = eventlet.event.Event()
@@ -220,6 +260,9 @@ class UnitOfWorkProvider(DependencyProvider):
             for install in self.tables:
                 install(conn)
             commands.prune(conn)
+
+    def unit_of_work(self, conn: psycopg.Connection) -> UnitOfWork:
+        return UnitOfWork(conn, self.store, self.projections, self.hooks, self.cache)
 
     def get_dependency(self, worker_ctx: Any) -> Any:
         return _UnitsOfWork(self, worker_ctx)
@@ -252,7 +295,7 @@ class _UnitsOfWork:
         if conn is not None:
             # Inside a Kafka event handler: its entrypoint commits, together
             # with the idempotency mark, then runs the on-commit actions (``consumer``).
-            uow = UnitOfWork(conn, provider.store, provider.projections, provider.hooks)
+            uow = provider.unit_of_work(conn)
             yield uow
             self._worker_ctx.entrypoint.defer_until_commit(self._worker_ctx, uow.committed)
             return
@@ -263,7 +306,7 @@ class _UnitsOfWork:
         with provider.database.transaction() as conn:
             if command is not None:
                 commands.mark_applied(conn, command)  # first: nothing decided twice
-            uow = UnitOfWork(conn, provider.store, provider.projections, provider.hooks)
+            uow = provider.unit_of_work(conn)
             yield uow
             if command is not None and command.keyed:
                 commands.stamp_committing(conn, command)
@@ -292,7 +335,7 @@ class _UnitsOfWork:
         provider = self._provider
         provider.ready.wait()
         with provider.database.transaction() as conn:
-            uow = UnitOfWork(conn, provider.store, provider.projections, provider.hooks)
+            uow = provider.unit_of_work(conn)
             yield uow
         run_committed(uow.committed)
 

@@ -35,6 +35,13 @@ EVENTS_PUBLISHED = Counter(
 RELAY_IS_LEADER = Gauge(
     "relay_is_leader", "1 while this relay holds its context's leader lock.", ["context"]
 )
+AGGREGATE_LOADS = Counter(
+    "eventstore_aggregate_loads",
+    "Aggregates units of work loaded, by how (aggregate_cache): fast_forwarded (a kept "
+    "state and the events recorded since), replayed (no kept state: the whole stream), "
+    "stale (a kept state the log no longer matched: replayed).",
+    ["context", "kind", "outcome"],
+)
 EVENTS_CONSUMED = Counter(
     "consumer_events",
     "Events a consumer group took from Kafka, by outcome "

@@ -10,6 +10,7 @@ consumer group of their own.
       consumer_group: identity          # default: the service name
       topics: {identity: identity.events}   # context -> topic overrides
       max_attempts: 3                   # handler attempts before dead-lettering
+      aggregate_cache: 5000             # aggregates kept between commands (0: off)
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from services.eventcore import settings
+from services.eventcore.aggregate_cache import DEFAULT_CAPACITY
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,7 @@ class EventcoreConfig:
     topics: Mapping[str, str] = field(default_factory=dict)
     max_attempts: int = 3
     retry_backoff: float = 0.2
+    aggregate_cache: int = DEFAULT_CAPACITY
 
     def topic(self, context: str) -> str:
         return self.topics.get(context) or settings.Settings.topic(context)
@@ -51,4 +54,14 @@ def from_container(config: Mapping[str, Any], service_name: str) -> EventcoreCon
         topics=dict(section.get("topics") or {}),
         max_attempts=int(section.get("max_attempts", 3)),
         retry_backoff=float(section.get("retry_backoff", 0.2)),
+        aggregate_cache=_count(section, "aggregate_cache", DEFAULT_CAPACITY),
     )
+
+
+def _count(section: Mapping[str, Any], key: str, default: int) -> int:
+    """A whole number of 0 or more, or one line naming the key."""
+    raw = section.get(key, default)
+    if isinstance(raw, bool) or not str(raw).strip().isdigit():
+        raise settings.SettingsError(
+            f"EVENTCORE.{key}: {raw!r} is not a whole number of 0 or more")
+    return int(raw)

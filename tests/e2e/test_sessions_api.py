@@ -257,6 +257,25 @@ def test_r6_the_bounds_themselves_are_accepted(pair):
     assert state["version"] == last["version"] == 4
 
 
+def test_each_command_brings_the_pair_kept_at_its_last_one_up_to_date(pair):
+    """The service keeps a pair between commands (``aggregate_cache``): a command loads
+    what was recorded since the last one, not the whole stream, and decides alike."""
+    def fast_forwarded() -> float:
+        line = 'eventstore_aggregate_loads_total{context="sessions",kind="pair",' \
+               'outcome="fast_forwarded"} '
+        found = [row for row in metrics_page().splitlines() if row.startswith(line)]
+        return float(found[0][len(line):]) if found else 0.0
+
+    held(pair.as_mentor, pair).ok()
+    before = fast_forwarded()
+    plan(pair.as_mentee, pair, 30).ok()
+    for _ in range(3):
+        held(pair.as_mentee, pair).ok()
+    assert fast_forwarded() >= before + 4
+    assert [s["state"] for s in pair.state()["sessions"]] == ["held"] * 4
+    assert names(pair.pair_id).count("SessionHeld") == 4
+
+
 def test_r9_either_member_schedules_records_and_the_other_confirms(pair):
     scheduled = pair.as_mentor.post(f"{pair.path}/sessions", {
         "starts_at": later(days=7), "planned_minutes": 90, "modality": "in_person"})

@@ -33,6 +33,8 @@ class CharterVersion:
 
 
 class Charter(Aggregate):
+    kind = "charter"
+
     def __init__(self, aggregate_id: str) -> None:
         super().__init__(aggregate_id)
         self.versions: dict[int, CharterVersion] = {}

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from contracts import examples
+from services.eventcore.aggregate_cache import AggregateCache
 from services.sessions.domain import Pair, SessionState
 from services.sessions.tests.unit.support import (
     FORMED,
@@ -28,11 +29,22 @@ def test_a_whole_programme_replays_to_the_live_state_at_every_step():
     mentor, mentee = pair.mentor_id, pair.mentee_id
     t = FORMED + days(1)
 
+    kept = AggregateCache("sessions")
+
     def step() -> None:
+        before = kept.find(Pair, pair.id)
         store.save(pair)
         replayed = store.replay(pair.id)
         assert state(replayed) == state(pair)
         assert replayed.version == len(store.events)
+        # The state kept at the step before, brought up to date with what was
+        # recorded since (``aggregate_cache``), is the replay's too.
+        if before is not None:
+            fast_forwarded, at = before
+            fast_forwarded.catch_up(store.events[at.version:])
+            assert state(fast_forwarded) == state(pair)
+            assert fast_forwarded.version == len(store.events)
+        kept.keep(pair, str(store.events[-1].event_id))
 
     step()
     first = new_id()
