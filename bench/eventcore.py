@@ -5,7 +5,10 @@
   size, both on one connection (fsync-bound: ~720/s on this kind of machine).
 - relay: draining a pre-filled outbox to Kafka against a raw kafka-python
   producer sending the same payloads with the same settings (acks=all, idempotent).
-- latency: commit to Kafka delivery at a steady 200 events/s, seen by a consumer.
+- latency: commit to Kafka delivery at a steady 200 events/s, seen by a consumer;
+- aggregate load: a sessions pair of 10, 100 and 500 events loaded by a unit of
+  work, its whole stream replayed against its kept state brought up to date with
+  one new event (``aggregate_cache``), alternately on one connection.
 """
 
 from __future__ import annotations
@@ -24,17 +27,25 @@ from kafka.admin import NewTopic
 from kafka.structs import TopicPartition
 
 from contracts import catalogue, envelope
+from contracts.examples import example
 from services.eventcore import kafka_clients, schema
+from services.eventcore.aggregate_cache import AggregateCache
+from services.eventcore.database import UnitOfWork
+from services.eventcore.events import NewEvent
 from services.eventcore.relay import OutboxRelay
 from services.eventcore.settings import Settings
 from services.eventcore.store import EventStore
 from services.eventcore.tests.factories import session_held
+from services.sessions.domain import Pair
 
 APPENDS = 3000
 ROUNDS = 10
 MESSAGES = 20000
 RATE = 200
 RATE_SECONDS = 10
+#: Pair lengths (events) and loads of each, for the aggregate-load comparison.
+LOAD_LENGTHS = (10, 100, 500)
+LOADS = 40
 
 
 def run(conf: Settings) -> dict[str, Any]:
@@ -47,7 +58,12 @@ def run(conf: Settings) -> dict[str, Any]:
         print(f"commit-to-Kafka at {RATE}/s: p50 {latency['p50_ms']:.1f} ms, "
               f"p99 {latency['p99_ms']:.1f} ms, max {latency['max_ms']:.1f} ms "
               f"(target p99 < 50 ms)")
-    return {"append": append, "relay": relay, "latency": latency}
+        loads = bench_aggregate_load(database_url, topic)
+        for length, figures in loads.items():
+            print(f"a pair of {length} events loaded: replayed {figures['replayed_us']:.0f} us; "
+                  f"kept, brought up to date {figures['fast_forwarded_us']:.0f} us and kept "
+                  f"again {figures['kept_us']:.0f} us (ratio {figures['ratio']:.2f})")
+    return {"append": append, "relay": relay, "latency": latency, "aggregate_load": loads}
 
 
 def _report(what: str, result: dict[str, Any]) -> None:
@@ -122,6 +138,47 @@ def bench_append(database_url: str, topic: str) -> dict[str, Any]:
     ours, raw = statistics.median(our_rates), statistics.median(raw_rates)
     return {"ours_per_s": ours, "baseline_per_s": raw, "ratio": ours / raw, "target": 0.8,
             "events": per_round * ROUNDS, "rounds": ROUNDS, "row_bytes": size}
+
+
+def bench_aggregate_load(database_url: str, topic: str) -> dict[int, dict[str, float]]:
+    """The median time a unit of work takes to load a pair of ``length`` events, with
+    no cache (the whole stream replayed) and with its kept state (``aggregate_cache``:
+    the state at the last commit, plus the one event recorded since), alternately; the
+    ratio counts what keeping the state again at commit costs too."""
+    store = EventStore("sessions", catalogue, topic=topic)
+    results: dict[int, dict[str, float]] = {}
+    with psycopg.connect(database_url) as conn:
+        for length in LOAD_LENGTHS:
+            pair = str(uuid.uuid4())
+            opened = {**example("PairOpened", 1), "pair_id": pair}
+            store.append(conn, pair, 0, [NewEvent("PairOpened", opened)])
+            for version in range(1, length, 100):
+                held = [session_held(pair) for _ in range(min(100, length - version))]
+                store.append(conn, pair, version, held)
+            conn.commit()
+            # Kept as a commit left it one event ago; never replaced (no commit below).
+            history = store.load(conn, pair)
+            cache = AggregateCache("sessions")
+            cache.keep(Pair.replay(pair, history[:-1]), str(history[-2].event_id))
+            timings: dict[str, list[float]] = {"replayed": [], "fast_forwarded": [], "kept": []}
+            for _ in range(LOADS):
+                for how, kept in (("replayed", None), ("fast_forwarded", cache)):
+                    uow = UnitOfWork(conn, store, cache=kept)
+                    started = time.perf_counter()
+                    loaded = uow.get(Pair, pair)
+                    timings[how].append(time.perf_counter() - started)
+                    assert loaded is not None and loaded.version == length
+                    conn.rollback()
+                    if kept is not None:  # and what its commit costs: keeping it again
+                        started = time.perf_counter()
+                        AggregateCache("sessions").keep(loaded, str(history[-1].event_id))
+                        timings["kept"].append(time.perf_counter() - started)
+            replayed, forwarded, kept_again = (statistics.median(timings[h]) * 1e6
+                                               for h in ("replayed", "fast_forwarded", "kept"))
+            results[length] = {"replayed_us": replayed, "fast_forwarded_us": forwarded,
+                               "kept_us": kept_again,
+                               "ratio": (forwarded + kept_again) / replayed}
+    return results
 
 
 def bench_relay(conf: Settings, database_url: str, topic: str) -> dict[str, Any]:
