@@ -23,7 +23,7 @@ Why a kept state is safe to reuse:
   have appended after the kept version (the log is append-only), and those events
   are applied in order, exactly as a replay would apply them.
 
-The cache is bounded (least recently used out first) and per process: a new
+The cache is bounded in bytes (least recently used out first) and per process: a new
 release starts empty, so a changed ``when_`` method or upcaster never meets
 state built by the old one.
 """
@@ -43,9 +43,10 @@ log = logging.getLogger("eventcore.aggregate_cache")
 
 A = TypeVar("A", bound=Aggregate)
 
-#: Aggregates kept per service process unless its config says otherwise
-#: (``EVENTCORE: aggregate_cache``; 0 turns the cache off).
-DEFAULT_CAPACITY = 5000
+#: Memory the kept states of one service process may take, unless its config says
+#: otherwise (``EVENTCORE: aggregate_cache_mib``; 0 turns the cache off). A pair of
+#: 55 events takes about 9 KiB: 64 MiB keep some 7,000 of them.
+DEFAULT_MIB = 64
 
 
 @dataclass(frozen=True)
@@ -59,13 +60,15 @@ class Kept:
 
 
 class AggregateCache:
-    """Committed aggregate states of one bounded context, by kind and id."""
+    """Committed aggregate states of one bounded context, by kind and id, within
+    ``max_bytes`` (the least recently used go first)."""
 
-    def __init__(self, context: str, capacity: int = DEFAULT_CAPACITY) -> None:
-        if capacity < 0:
-            raise ValueError(f"aggregate_cache must be 0 (off) or more, not {capacity}")
+    def __init__(self, context: str, max_bytes: int = DEFAULT_MIB * 2**20) -> None:
+        if max_bytes < 0:
+            raise ValueError(f"an aggregate cache takes 0 bytes (off) or more, not {max_bytes}")
         self.context = context
-        self.capacity = capacity
+        self.max_bytes = max_bytes
+        self.bytes = 0
         self._kept: OrderedDict[tuple[type[Aggregate], str], Kept] = OrderedDict()
 
     def __len__(self) -> int:
@@ -83,7 +86,7 @@ class AggregateCache:
 
     def keep(self, aggregate: Aggregate, last_event_id: str) -> None:
         """Keep ``aggregate`` as its unit of work committed it (called on commit)."""
-        if not self.capacity or aggregate.pending or aggregate.version < 1:
+        if not self.max_bytes or aggregate.pending or aggregate.version < 1:
             return  # off, a decision that was never saved, or nothing recorded
         key = (type(aggregate), aggregate.id)
         known = self._kept.get(key)
@@ -95,13 +98,23 @@ class AggregateCache:
             log.warning("%s %s not kept (%s): it will be replayed", aggregate.kind,
                         type(aggregate).__name__, exc)
             return
+        self._drop(key)
+        if len(state) > self.max_bytes:
+            return  # larger than the whole cache: replayed, every time
         self._kept[key] = Kept(aggregate.version, last_event_id, state)
-        self._kept.move_to_end(key)
-        while len(self._kept) > self.capacity:
-            self._kept.popitem(last=False)
+        self.bytes += len(state)
+        while self.bytes > self.max_bytes:
+            self._drop(next(iter(self._kept)))
+        metrics.AGGREGATE_CACHE_BYTES.labels(context=self.context).set(self.bytes)
 
     def forget(self, kind: type[Aggregate], aggregate_id: str) -> None:
-        self._kept.pop((kind, aggregate_id), None)
+        self._drop((kind, aggregate_id))
+        metrics.AGGREGATE_CACHE_BYTES.labels(context=self.context).set(self.bytes)
+
+    def _drop(self, key: tuple[type[Aggregate], str]) -> None:
+        kept = self._kept.pop(key, None)
+        if kept is not None:
+            self.bytes -= len(kept.state)
 
     def count(self, kind: type[Aggregate], outcome: str) -> None:
         metrics.AGGREGATE_LOADS.labels(context=self.context, kind=kind.kind,

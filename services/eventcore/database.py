@@ -241,7 +241,7 @@ class UnitOfWorkProvider(DependencyProvider):
         self.store = EventStore(
             self.config.context, self.catalogue, topic=self.config.topic(self.config.context)
         )
-        self.cache = AggregateCache(self.config.context, self.config.aggregate_cache)
+        self.cache = AggregateCache(self.config.context, self.config.aggregate_cache_mib * 2**20)
         # nameko starts every extension at once: an RPC consumer may hand a worker a
         # call before this provider has opened its pool. Workers wait for it.
         self.ready = eventlet.event.Event()

@@ -42,6 +42,11 @@ AGGREGATE_LOADS = Counter(
     "stale (a kept state the log no longer matched: replayed).",
     ["context", "kind", "outcome"],
 )
+AGGREGATE_CACHE_BYTES = Gauge(
+    "eventstore_aggregate_cache_bytes",
+    "Bytes of aggregate state a service process keeps between commands (aggregate_cache).",
+    ["context"],
+)
 EVENTS_CONSUMED = Counter(
     "consumer_events",
     "Events a consumer group took from Kafka, by outcome "

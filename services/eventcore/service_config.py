@@ -10,7 +10,7 @@ consumer group of their own.
       consumer_group: identity          # default: the service name
       topics: {identity: identity.events}   # context -> topic overrides
       max_attempts: 3                   # handler attempts before dead-lettering
-      aggregate_cache: 5000             # aggregates kept between commands (0: off)
+      aggregate_cache_mib: 64           # aggregate states kept between commands (0: off)
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from services.eventcore import settings
-from services.eventcore.aggregate_cache import DEFAULT_CAPACITY
+from services.eventcore.aggregate_cache import DEFAULT_MIB
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,7 @@ class EventcoreConfig:
     topics: Mapping[str, str] = field(default_factory=dict)
     max_attempts: int = 3
     retry_backoff: float = 0.2
-    aggregate_cache: int = DEFAULT_CAPACITY
+    aggregate_cache_mib: int = DEFAULT_MIB
 
     def topic(self, context: str) -> str:
         return self.topics.get(context) or settings.Settings.topic(context)
@@ -54,7 +54,7 @@ def from_container(config: Mapping[str, Any], service_name: str) -> EventcoreCon
         topics=dict(section.get("topics") or {}),
         max_attempts=int(section.get("max_attempts", 3)),
         retry_backoff=float(section.get("retry_backoff", 0.2)),
-        aggregate_cache=_count(section, "aggregate_cache", DEFAULT_CAPACITY),
+        aggregate_cache_mib=_count(section, "aggregate_cache_mib", DEFAULT_MIB),
     )
 
 

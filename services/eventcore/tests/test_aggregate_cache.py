@@ -52,7 +52,7 @@ def store() -> EventStore:
 
 @pytest.fixture
 def cache() -> AggregateCache:
-    return AggregateCache("sessions", capacity=100)
+    return AggregateCache("sessions")
 
 
 def loads(outcome: str) -> float:
@@ -192,26 +192,34 @@ def test_a_conflict_leaves_the_winner_to_be_fast_forwarded_to(conn, store, cache
     assert retried.minutes == [60, 70, 75] and retried.version == 3
 
 
-def test_the_cache_is_bounded_and_can_be_turned_off(conn, store):
-    small = AggregateCache("sessions", capacity=2)
-    units = Units(conn, store, small)
-    pairs = [str(uuid.uuid4()) for _ in range(3)]
+def test_the_cache_is_bounded_in_bytes_and_can_be_turned_off(conn, store):
+    units = Units(conn, store, AggregateCache("sessions"))
+    pairs = [str(uuid.uuid4()) for _ in range(4)]
     for pair in pairs:
         units.held(pair, 60)
-    units.read(pairs[1])  # used: kept before the one used least recently
+    one = len(units.cache._kept[(HeldPair, pairs[0])].state)
+    small = AggregateCache("sessions", max_bytes=2 * one + one // 2)  # room for two
+    units = Units(conn, store, small)
+    for pair in pairs[:3]:
+        units.read(pair)
+    units.read(pairs[1])  # used again: kept before the one used least recently
+    units.held(pairs[3], 70)
 
-    assert len(small) == 2
-    assert small.find(HeldPair, pairs[0]) is None, "the least recently used went out"
+    assert len(small) == 2 and small.bytes <= small.max_bytes
     assert small.find(HeldPair, pairs[1]) is not None
+    assert small.find(HeldPair, pairs[3]) is not None, "the one just committed"
+    assert small.find(HeldPair, pairs[2]) is None, "the least recently used went out"
+    assert metrics.AGGREGATE_CACHE_BYTES.labels(context="sessions")._value.get() == small.bytes
 
-    off = AggregateCache("sessions", capacity=0)
+    off = AggregateCache("sessions", max_bytes=0)
     Units(conn, store, off).held(str(uuid.uuid4()), 60)
-    assert len(off) == 0
+    assert len(off) == 0 and off.bytes == 0
 
 
 @pytest.mark.parametrize("value", [-1, "many", "1.5", True, None])
 def test_a_bad_cache_size_in_a_service_config_is_refused_naming_it(value):
-    with pytest.raises(SettingsError, match=r"EVENTCORE\.aggregate_cache"):
-        from_container({"EVENTCORE": {"aggregate_cache": value}}, "sessions")
-    assert from_container({"EVENTCORE": {"aggregate_cache": "0"}}, "sessions").aggregate_cache == 0
-    assert from_container({}, "sessions").aggregate_cache == 5000
+    with pytest.raises(SettingsError, match=r"EVENTCORE\.aggregate_cache_mib"):
+        from_container({"EVENTCORE": {"aggregate_cache_mib": value}}, "sessions")
+    config = from_container({"EVENTCORE": {"aggregate_cache_mib": "0"}}, "sessions")
+    assert config.aggregate_cache_mib == 0
+    assert from_container({}, "sessions").aggregate_cache_mib == 64
