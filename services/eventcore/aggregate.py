@@ -43,6 +43,11 @@ class Aggregate:
     #: extension), ``None`` for platform-level aggregates.
     partner_org: str | None
     kind: ClassVar[str] = "aggregate"
+    #: Set when this object's state stopped following from its events: a decision
+    #: half applied (its ``when_`` method raised), or taken for a save that failed.
+    #: Whoever catches that error may go on, but such an object is never kept
+    #: between units of work (``aggregate_cache``). Set on the instance only then.
+    diverged: bool = False
 
     def __init__(self, aggregate_id: str) -> None:
         self.id = aggregate_id
@@ -56,7 +61,11 @@ class Aggregate:
 
     def record(self, name: str, data: Mapping[str, Any]) -> None:
         """Decide ``name``: apply it now, append it when the unit of work saves."""
-        self._apply(name, dict(data))
+        try:
+            self._apply(name, dict(data))
+        except BaseException:
+            self.diverged = True
+            raise
         self.pending.append(NewEvent(name, dict(data)))
 
     def _apply(self, name: str, data: dict[str, Any]) -> None:

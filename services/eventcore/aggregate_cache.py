@@ -85,9 +85,12 @@ class AggregateCache:
         return pickle.loads(kept.state), kept
 
     def keep(self, aggregate: Aggregate, last_event_id: str) -> None:
-        """Keep ``aggregate`` as its unit of work committed it (called on commit)."""
-        if not self.max_bytes or aggregate.pending or aggregate.version < 1:
-            return  # off, a decision that was never saved, or nothing recorded
+        """Keep ``aggregate`` as it is when its unit of work's commit is done (called
+        on commit; in a Kafka handler, once the handler's transaction committed, so
+        a handler must not change an aggregate after its last save)."""
+        if not self.max_bytes or aggregate.pending or aggregate.diverged \
+                or aggregate.version < 1:
+            return  # off, a decision never saved, a state off its events, or nothing
         key = (type(aggregate), aggregate.id)
         known = self._kept.get(key)
         if known is not None and known.version > aggregate.version:
@@ -95,16 +98,15 @@ class AggregateCache:
         try:
             state = pickle.dumps(aggregate, protocol=pickle.HIGHEST_PROTOCOL)
         except Exception as exc:  # an aggregate holding something that cannot be copied
-            log.warning("%s %s not kept (%s): it will be replayed", aggregate.kind,
-                        type(aggregate).__name__, exc)
+            log.warning("%s %s (%s) not kept (%s): it will be replayed", aggregate.kind,
+                        aggregate.id, type(aggregate).__name__, exc)
             return
         self._drop(key)
-        if len(state) > self.max_bytes:
-            return  # larger than the whole cache: replayed, every time
-        self._kept[key] = Kept(aggregate.version, last_event_id, state)
-        self.bytes += len(state)
-        while self.bytes > self.max_bytes:
-            self._drop(next(iter(self._kept)))
+        if len(state) <= self.max_bytes:  # else larger than the whole cache: replayed
+            self._kept[key] = Kept(aggregate.version, last_event_id, state)
+            self.bytes += len(state)
+            while self.bytes > self.max_bytes:
+                self._drop(next(iter(self._kept)))
         metrics.AGGREGATE_CACHE_BYTES.labels(context=self.context).set(self.bytes)
 
     def forget(self, kind: type[Aggregate], aggregate_id: str) -> None:

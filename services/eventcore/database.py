@@ -144,11 +144,11 @@ class UnitOfWork:
                 return aggregate
             cache.forget(kind, aggregate_id)
             cache.count(kind, "stale")
-        elif cache is not None:
-            cache.count(kind, "replayed")
         history = self.store.load(self.conn, aggregate_id)
         if not history:
             return None
+        if cache is not None and found is None:
+            cache.count(kind, "replayed")
         aggregate = kind.replay(aggregate_id, history)
         self._hold(aggregate, str(history[-1].event_id))
         return aggregate
@@ -159,7 +159,14 @@ class UnitOfWork:
         events = aggregate.collect()
         if not events:
             return []
-        recorded = self.append(aggregate.id, aggregate.version, events, aggregate.partner_org)
+        try:
+            recorded = self.append(aggregate.id, aggregate.version, events,
+                                   aggregate.partner_org)
+        except BaseException:
+            # Its state holds the decisions, the log does not, nor its pending list any
+            # more: a caller that catches this and commits must not have it kept.
+            aggregate.diverged = True
+            raise
         aggregate.version = recorded[-1].stream_version
         self._hold(aggregate, str(recorded[-1].event_id))
         return recorded

@@ -61,7 +61,8 @@ def from_container(config: Mapping[str, Any], service_name: str) -> EventcoreCon
 def _count(section: Mapping[str, Any], key: str, default: int) -> int:
     """A whole number of 0 or more, or one line naming the key."""
     raw = section.get(key, default)
-    if isinstance(raw, bool) or not str(raw).strip().isdigit():
+    text = str(raw).strip()
+    if isinstance(raw, bool) or not (text.isascii() and text.isdecimal()):
         raise settings.SettingsError(
             f"EVENTCORE.{key}: {raw!r} is not a whole number of 0 or more")
     return int(raw)

@@ -35,6 +35,8 @@ class HeldPair(Aggregate):
 
     def when_session_held(self, data: dict[str, Any]) -> None:
         self.minutes.append(data["duration_minutes"])
+        if not isinstance(data["duration_minutes"], int):  # a bug that raises midway
+            raise TypeError("minutes are counted in whole numbers")
 
 
 @pytest.fixture
@@ -135,6 +137,35 @@ def test_a_decision_rolled_back_is_never_seen_again(conn, store, cache):
     assert loaded.minutes == [60, 90] and loaded.version == 2
 
 
+def test_a_state_off_its_events_is_never_kept_even_when_its_unit_commits(
+        conn, store, cache, database_url):
+    """A save refused (another writer got there first) or a decision half applied, whose
+    error the caller caught before committing: the object's state follows from no list
+    of events any more, and the next load is the log's."""
+    units = Units(conn, store, cache)
+    pair = str(uuid.uuid4())
+    Units(conn, store, None).held(pair, 60)  # not kept yet: the next load replays
+
+    def lose_a_race_and_go_on(uow: UnitOfWork) -> None:
+        aggregate = uow.get(HeldPair, pair)
+        with psycopg.connect(database_url) as other:  # another replica, first
+            Units(other, store, None).held(pair, 70)
+        aggregate.hold(111)
+        with pytest.raises(ConcurrencyConflict):
+            uow.save(aggregate)  # caught: the unit of work commits all the same
+    units.commit(lose_a_race_and_go_on)
+    assert units.read(pair).minutes == [60, 70]
+
+    def half_apply_and_go_on(uow: UnitOfWork) -> None:
+        aggregate = uow.get(HeldPair, pair)
+        aggregate.hold(80)
+        uow.save(aggregate)
+        with pytest.raises(TypeError):
+            aggregate.hold("eighty")  # its when_ method changes the state, then fails
+    units.commit(half_apply_and_go_on)
+    assert units.read(pair).minutes == [60, 70, 80]
+
+
 def test_each_unit_of_work_gets_its_own_copy(conn, store, cache):
     """A handler that keeps changing an aggregate after its commit, or two units of
     work holding the same aggregate at once, never change what the next one loads."""
@@ -164,11 +195,11 @@ def test_a_kept_state_the_log_no_longer_holds_is_replayed_from_the_log(
     conn.execute("TRUNCATE events, outbox")
     conn.commit()
     Units(conn, store, None).held(pair, *now_in_the_log)  # the same stream, other events
-    stale = loads("stale")
+    stale, replayed = loads("stale"), loads("replayed")
 
     loaded = units.read(pair)
 
-    assert loads("stale") == stale + 1
+    assert (loads("stale"), loads("replayed")) == (stale + 1, replayed), "one or the other"
     assert loaded.minutes == now_in_the_log and loaded.version == len(now_in_the_log)
     assert units.read(pair).minutes == now_in_the_log, "kept again, from the log"
 
@@ -211,12 +242,28 @@ def test_the_cache_is_bounded_in_bytes_and_can_be_turned_off(conn, store):
     assert small.find(HeldPair, pairs[2]) is None, "the least recently used went out"
     assert metrics.AGGREGATE_CACHE_BYTES.labels(context="sessions")._value.get() == small.bytes
 
+    units.held(pairs[3], *[90] * 400)  # now larger than the whole cache: let go
+    assert small.find(HeldPair, pairs[3]) is None
+    assert metrics.AGGREGATE_CACHE_BYTES.labels(context="sessions")._value.get() == small.bytes
+
     off = AggregateCache("sessions", max_bytes=0)
     Units(conn, store, off).held(str(uuid.uuid4()), 60)
     assert len(off) == 0 and off.bytes == 0
 
 
-@pytest.mark.parametrize("value", [-1, "many", "1.5", True, None])
+def test_loads_are_counted_by_how_and_a_missing_aggregate_is_no_load(conn, store, cache):
+    units = Units(conn, store, cache)
+    before = {o: loads(o) for o in ("replayed", "fast_forwarded", "stale")}
+    assert units.read(str(uuid.uuid4())) is None
+    pair = str(uuid.uuid4())
+    Units(conn, store, None).held(pair, 60)
+    units.read(pair)
+    units.held(pair, 70)
+    assert {o: loads(o) - before[o] for o in before} == {
+        "replayed": 1, "fast_forwarded": 1, "stale": 0}
+
+
+@pytest.mark.parametrize("value", [-1, "many", "1.5", True, None, "\u00b2"])
 def test_a_bad_cache_size_in_a_service_config_is_refused_naming_it(value):
     with pytest.raises(SettingsError, match=r"EVENTCORE\.aggregate_cache_mib"):
         from_container({"EVENTCORE": {"aggregate_cache_mib": value}}, "sessions")
