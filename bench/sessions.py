@@ -77,12 +77,13 @@ MODERATION_COMMITTED = ("SELECT data->>'session_id', pg_xact_commit_timestamp(xm
 class _Pairs:
     """The pairs one phase sends its sessions to, formed for it.
 
-    Each phase starts from pairs that hold nothing but their plan: a pair's whole
-    history is replayed on every command (the sessions service's CPU per command
-    was 3.2 ms at about 14 events a pair, 3.9 ms at about 69), so pairs shared
-    by all phases would make each phase measure longer aggregates than the one
-    before, and the latency phase, last, a heavier path than the rate it is
-    80 % of.
+    Each phase starts from pairs that hold nothing but their plan: a command's cost
+    grows with its pair's history (replayed whole, the sessions service's CPU per
+    command was 3.2 ms at about 14 events a pair, 3.9 ms at about 69; kept between
+    commands now, ``aggregate_cache``, the kept state is still copied in and out,
+    in proportion to its size), so pairs shared by all phases would make each phase
+    measure longer aggregates than the one before, and the latency phase, last, a
+    heavier path than the rate it is 80 % of.
     """
 
     def __init__(self, conf: Settings, org: PartnerApi, minutes: Iterator[int]) -> None:
