@@ -53,8 +53,9 @@ from werkzeug.wrappers import Request, Response
 from contracts.api.base import NoBody
 from services.eventcore.commands import IDEMPOTENCY_KEY, Command, CommandEntrypoint
 from services.servicekit.errors import ServiceError
-from services.servicekit.fairness import FairSlots, KnownCallers
+from services.servicekit.fairness import ANONYMOUS, UNVERIFIED, FairSlots, KnownCallers
 from services.servicekit.payloads import load
+from services.servicekit.rate_limits import RateLimits
 from services.servicekit.rpc import keyed_digest
 
 log = logging.getLogger("servicekit.http")
@@ -70,6 +71,8 @@ MAX_IDEMPOTENCY_KEY = 255
 #: The status logged and counted for a read whose client was gone when its turn came
 #: (nginx's "client closed request"; read only by a client that half-closed).
 CLIENT_GONE = 499
+#: A party past its rate (rate_limits.py).
+TOO_MANY_REQUESTS = 429
 #: Printable ASCII but the comma: a header sent twice reaches us as its two values
 #: joined by a comma, which must not read as one key.
 _KEY_CHARACTERS = re.compile(r"^[\x20-\x2b\x2d-\x7e]+$")
@@ -191,7 +194,8 @@ def problem(
 ) -> Response:
     titles = {400: "Bad request", 401: "Unauthenticated", 403: "Forbidden", 404: "Not found",
               405: "Method not allowed", 409: "Conflict", 413: "Body too large",
-              415: "Unsupported media type", 422: "Invalid request", 500: "Internal error",
+              415: "Unsupported media type", 422: "Invalid request",
+              429: "Too many requests", 500: "Internal error",
               502: "Service unavailable", 503: "Service unavailable"}
     body: dict[str, Any] = {
         "type": f"https://mentoring.example/problems/{code}",
@@ -262,6 +266,7 @@ class ApiEntrypoint(CommandEntrypoint, HttpRequestHandler):
         # without one, every credential is one unverified caller.
         self.callers = next((d for d in self.container.dependencies
                              if isinstance(d, KnownCallers)), KnownCallers())
+        self.limits = RateLimits.from_config(self.container.config)  # None: no limit
 
     # -- a keyed request is the command its worker applies (``commands_here``) ----------
 
@@ -455,8 +460,17 @@ class ApiEntrypoint(CommandEntrypoint, HttpRequestHandler):
         context_data = {"request_id": call.request_id}
         if call.idempotency_key is not None:
             context_data[IDEMPOTENCY_KEY] = call.idempotency_key
-        # A worker in turn among the callers waiting for one (fairness.py).
         caller = self.callers.caller_of(call.credential)
+        # Past its rate, refused before it takes a slot or a worker (rate_limits.py).
+        if self.limits is not None and caller not in (ANONYMOUS, UNVERIFIED):
+            wait = self.limits.spend(caller)
+            if wait:
+                return problem(TOO_MANY_REQUESTS, "rate_limited", "More requests than "
+                               f"{self.limits.per_second:g} a second (bursts of "
+                               f"{self.limits.burst}): this one was not carried out; send "
+                               "it again after Retry-After seconds.", call.request_id,
+                               request.path, headers={"Retry-After": str(wait)})
+        # A worker in turn among the callers waiting for one (fairness.py).
         waited = self.slots.take(caller)
         try:
             if waited and call.route.method == "GET" and _client_gone(request):
@@ -691,7 +705,10 @@ def openapi_document(routes: Sequence[Route], info: ApiInfo) -> dict[str, Any]:
             success = {"description": "OK",
                        "content": {"application/json": {"schema": {"type": "object"}}}}
         operation["responses"][str(route.status)] = success
-        errors = {"404": "No such resource (or not yours to see)."}
+        errors = {"404": "No such resource (or not yours to see).",
+                  "429": "More requests a second than the caller may send (an authenticated "
+                         "party only): not carried out; send it again after Retry-After "
+                         "seconds."}
         if route.acting != "public":
             errors.update({"401": "Missing or invalid credential.",
                            "403": "The acting party may not do this."})
