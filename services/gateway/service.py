@@ -21,6 +21,7 @@ from services.servicekit.fairness import KnownCallers
 from services.servicekit.heap import StartupHeap
 from services.servicekit.http import ApiCall, ApiInfo, api
 from services.servicekit.metrics import ServiceMetrics
+from services.servicekit.rate_limits import PartyRateLimits
 
 INFO = ApiInfo(
     name="gateway",
@@ -57,6 +58,7 @@ class Gateway:
     sessions = ServiceCalls("sessions")
     actors = ActorCacheProvider()
     callers = KnownCallers()
+    rate_limits = PartyRateLimits()
     metrics = ServiceMetrics()
     heap = StartupHeap()
 
@@ -69,10 +71,19 @@ class Gateway:
         actor = self.actors.get(call.credential, call.acting_member)
         if actor is None:
             asked = self.actors.asking()
-            actor = self._rpc("identity", "authenticate", call.credential, call.acting_member)
+            try:
+                actor = self._rpc("identity", "authenticate", call.credential,
+                                  call.acting_member)
+            except ServiceError as refused:
+                if refused.status == 401:  # revoked, erased, made up: nobody's turn
+                    self.callers.forget(call.credential)
+                raise
             self.actors.put(call.credential, call.acting_member, actor, asked)
-        # Its next requests share their organisation's slots (servicekit.fairness).
-        self.callers.known(call.credential, actor.get("organisation_id") or actor["kind"])
+        party = actor.get("organisation_id") or actor["kind"]
+        # Its next requests share their organisation's slots (servicekit.fairness), and
+        # this one counts against its rate: a 429 past it (servicekit.rate_limits).
+        self.callers.known(call.credential, party)
+        self.rate_limits.charge(party)
         if route.acting == "member" and actor.get("kind") != "member":
             raise ServiceError.make(403, "forbidden", "This acts for one member: name her "
                                     "with the X-Acting-Member header (R8).",

@@ -60,16 +60,18 @@ from nameko.extensions import DependencyProvider
 UNVERIFIED = "unverified"
 #: The caller of every request without a credential.
 ANONYMOUS = "anonymous"
-#: Credentials remembered at most (then forgotten at once: they are learnt again).
+#: Credentials remembered at most (then the least recently authenticated is forgotten:
+#: it is learnt again at its next request).
 MAX_KNOWN = 10_000
 
 
 class KnownCallers(DependencyProvider):
     """``callers = KnownCallers()`` on an HTTP edge's service: after authenticating a
-    request, ``self.callers.known(credential, party)``; the edge asks ``caller_of``."""
+    request, ``self.callers.known(credential, party)``, and ``forget(credential)`` when
+    it fails to; the edge asks ``caller_of``."""
 
     def __init__(self) -> None:
-        self._parties: dict[str, str] = {}
+        self._parties: OrderedDict[str, str] = OrderedDict()
 
     @staticmethod
     def _digest(credential: str) -> str:
@@ -84,9 +86,17 @@ class KnownCallers(DependencyProvider):
     def known(self, credential: str | None, party: str) -> None:
         if not credential:
             return
-        if len(self._parties) >= MAX_KNOWN:
-            self._parties.clear()
-        self._parties[self._digest(credential)] = "party:" + party
+        digest = self._digest(credential)
+        self._parties[digest] = "party:" + party
+        self._parties.move_to_end(digest)
+        if len(self._parties) > MAX_KNOWN:  # the least recently authenticated goes
+            self._parties.popitem(last=False)
+
+    def forget(self, credential: str | None) -> None:
+        """A credential that no longer authenticates (revoked, or a party's erased):
+        its requests no longer wait in its party's turn."""
+        if credential:
+            self._parties.pop(self._digest(credential), None)
 
     def get_dependency(self, worker_ctx: Any) -> KnownCallers:
         return self

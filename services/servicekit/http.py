@@ -53,9 +53,8 @@ from werkzeug.wrappers import Request, Response
 from contracts.api.base import NoBody
 from services.eventcore.commands import IDEMPOTENCY_KEY, Command, CommandEntrypoint
 from services.servicekit.errors import ServiceError
-from services.servicekit.fairness import ANONYMOUS, UNVERIFIED, FairSlots, KnownCallers
+from services.servicekit.fairness import FairSlots, KnownCallers
 from services.servicekit.payloads import load
-from services.servicekit.rate_limits import RateLimits
 from services.servicekit.rpc import keyed_digest
 
 log = logging.getLogger("servicekit.http")
@@ -71,8 +70,6 @@ MAX_IDEMPOTENCY_KEY = 255
 #: The status logged and counted for a read whose client was gone when its turn came
 #: (nginx's "client closed request"; read only by a client that half-closed).
 CLIENT_GONE = 499
-#: A party past its rate (rate_limits.py).
-TOO_MANY_REQUESTS = 429
 #: Printable ASCII but the comma: a header sent twice reaches us as its two values
 #: joined by a comma, which must not read as one key.
 _KEY_CHARACTERS = re.compile(r"^[\x20-\x2b\x2d-\x7e]+$")
@@ -266,7 +263,6 @@ class ApiEntrypoint(CommandEntrypoint, HttpRequestHandler):
         # without one, every credential is one unverified caller.
         self.callers = next((d for d in self.container.dependencies
                              if isinstance(d, KnownCallers)), KnownCallers())
-        self.limits = RateLimits.from_config(self.container.config)  # None: no limit
 
     # -- a keyed request is the command its worker applies (``commands_here``) ----------
 
@@ -460,17 +456,8 @@ class ApiEntrypoint(CommandEntrypoint, HttpRequestHandler):
         context_data = {"request_id": call.request_id}
         if call.idempotency_key is not None:
             context_data[IDEMPOTENCY_KEY] = call.idempotency_key
-        caller = self.callers.caller_of(call.credential)
-        # Past its rate, refused before it takes a slot or a worker (rate_limits.py).
-        if self.limits is not None and caller not in (ANONYMOUS, UNVERIFIED):
-            wait = self.limits.spend(caller)
-            if wait:
-                return problem(TOO_MANY_REQUESTS, "rate_limited", "More requests than "
-                               f"{self.limits.per_second:g} a second (bursts of "
-                               f"{self.limits.burst}): this one was not carried out; send "
-                               "it again after Retry-After seconds.", call.request_id,
-                               request.path, headers={"Retry-After": str(wait)})
         # A worker in turn among the callers waiting for one (fairness.py).
+        caller = self.callers.caller_of(call.credential)
         waited = self.slots.take(caller)
         try:
             if waited and call.route.method == "GET" and _client_gone(request):
@@ -705,13 +692,13 @@ def openapi_document(routes: Sequence[Route], info: ApiInfo) -> dict[str, Any]:
             success = {"description": "OK",
                        "content": {"application/json": {"schema": {"type": "object"}}}}
         operation["responses"][str(route.status)] = success
-        errors = {"404": "No such resource (or not yours to see).",
-                  "429": "More requests a second than the caller may send (an authenticated "
-                         "party only): not carried out; send it again after Retry-After "
-                         "seconds."}
+        errors = {"404": "No such resource (or not yours to see)."}
         if route.acting != "public":
             errors.update({"401": "Missing or invalid credential.",
-                           "403": "The acting party may not do this."})
+                           "403": "The acting party may not do this.",
+                           "429": "More requests a second than the acting party may send: "
+                                  "not carried out; send it again after Retry-After "
+                                  "seconds."})
         if route.body is not None or route.query is not None or route.method != "GET":
             errors.update({"400": "The body is not JSON, or no text, or nested too deeply; "
                                   "or the query is not UTF-8.",
@@ -731,5 +718,9 @@ def openapi_document(routes: Sequence[Route], info: ApiInfo) -> dict[str, Any]:
                     "was used for another request."})
         for status, description in sorted(errors.items()):
             operation["responses"][status] = {"description": description, **problem_ref}
+        if "429" in errors:
+            operation["responses"]["429"]["headers"] = {"Retry-After": {
+                "description": "Whole seconds until the party may send again.",
+                "schema": {"type": "integer", "minimum": 1}}}
         spec.path(path=route.path, operations={route.method.lower(): operation})
     return spec.to_dict()

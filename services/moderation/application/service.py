@@ -50,6 +50,7 @@ from services.servicekit.heap import StartupHeap
 from services.servicekit.http import ApiCall, ApiInfo, api
 from services.servicekit.keys import KeyringProvider
 from services.servicekit.metrics import ServiceMetrics
+from services.servicekit.rate_limits import PartyRateLimits
 from services.servicekit.rpc import IDEMPOTENCY_HEADER, answered_once, internal, translated
 
 log = logging.getLogger("moderation")
@@ -101,6 +102,7 @@ class ModerationService:
     metrics = ServiceMetrics()
     heap = StartupHeap()
     callers = KnownCallers()
+    rate_limits = PartyRateLimits()
 
     @property
     def policy(self) -> DecisionPolicy:
@@ -160,8 +162,13 @@ class ModerationService:
             with self.uow() as uow:
                 uow.execute("SELECT 1")
             return {"status": "ok", "service": "moderation"}
-        who = self._authenticate(call.credential)
+        try:
+            who = self._authenticate(call.credential)
+        except ServiceError:  # revoked or made up: nobody's turn (servicekit.fairness)
+            self.callers.forget(call.credential)
+            raise
         self.callers.known(call.credential, who)  # its next requests: its slots
+        self.rate_limits.charge(who)  # a 429 past its rate (servicekit.rate_limits)
         if route.acting == "operator" and who != "operator":
             raise ServiceError.make(403, "forbidden", "This is the platform operator's.")
         if route.acting == "moderator" and who == "operator":
