@@ -10,9 +10,11 @@ import pytest
 from kafka import KafkaProducer
 
 from contracts import catalogue
+from services.eventcore import schema
 from services.eventcore.consumer import domain_event_handler
 from services.eventcore.database import UnitOfWorkProvider
 from services.eventcore.events import DomainEvent
+from services.eventcore.store import EventStore
 from services.eventcore.testing import read_topic
 
 
@@ -75,6 +77,21 @@ class ProjectingService:
         with self.uow() as uow:
             self.projection.create(uow.conn)
             self.projection.apply(uow.conn, event)
+
+
+@pytest.fixture
+def conn(database_url: str):
+    """A connection to a fresh database with the event core's tables (not autocommit)."""
+    with psycopg.connect(database_url, autocommit=True) as c:
+        schema.install(c)
+        c.autocommit = False
+        yield c
+
+
+@pytest.fixture
+def store() -> EventStore:
+    """The sessions context's store, on a topic nobody reads."""
+    return EventStore("sessions", catalogue, topic="unused.events")
 
 
 @pytest.fixture

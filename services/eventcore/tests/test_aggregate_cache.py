@@ -10,8 +10,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from contracts import catalogue
-from services.eventcore import metrics, schema
+from services.eventcore import metrics
 from services.eventcore.aggregate import Aggregate
 from services.eventcore.aggregate_cache import AggregateCache
 from services.eventcore.database import UnitOfWork, run_committed
@@ -37,19 +36,6 @@ class HeldPair(Aggregate):
         self.minutes.append(data["duration_minutes"])
         if not isinstance(data["duration_minutes"], int):  # a bug that raises midway
             raise TypeError("minutes are counted in whole numbers")
-
-
-@pytest.fixture
-def conn(database_url: str):
-    with psycopg.connect(database_url, autocommit=True) as c:
-        schema.install(c)
-        c.autocommit = False
-        yield c
-
-
-@pytest.fixture
-def store() -> EventStore:
-    return EventStore("sessions", catalogue, topic="unused.events")
 
 
 @pytest.fixture

@@ -15,19 +15,6 @@ from services.eventcore.store import ConcurrencyConflict, EventStore, ForeignEve
 from services.eventcore.tests.factories import session_held, session_held_v1
 
 
-@pytest.fixture
-def conn(database_url: str):
-    with psycopg.connect(database_url, autocommit=True) as c:
-        schema.install(c)
-        c.autocommit = False
-        yield c
-
-
-@pytest.fixture
-def store() -> EventStore:
-    return EventStore("sessions", catalogue, topic="unused.events")
-
-
 def counts(conn: psycopg.Connection) -> tuple[int, int]:
     row = conn.execute("SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM outbox)")
     return row.fetchone()

@@ -18,7 +18,8 @@ import requests as requests_lib
 
 from services.eventcore.testing import wait_until
 from services.servicekit.fairness import ANONYMOUS, UNVERIFIED, FairSlots, KnownCallers
-from services.servicekit.http import ApiCall, ApiEntrypoint, ApiInfo, Route, api
+from services.servicekit.http import ApiCall, ApiInfo, Route, api
+from services.servicekit.tests.edges import start_edge
 
 
 class Requests:
@@ -151,14 +152,7 @@ class Edge:
 
 @pytest.fixture
 def edge(container_factory):
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    container = container_factory(Edge, {"WEB_SERVER_ADDRESS": f"127.0.0.1:{port}",
-                                         "max_workers": 4})
-    container.start()
-    entrypoint = next(e for e in container.entrypoints if isinstance(e, ApiEntrypoint))
-    return container, entrypoint, f"http://127.0.0.1:{port}"
+    return start_edge(container_factory, Edge)
 
 
 def test_the_edge_gives_every_slot_back_even_when_no_worker_could_be_spawned(edge, monkeypatch):

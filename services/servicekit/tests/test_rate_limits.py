@@ -6,7 +6,6 @@ request too), and what does not authenticate charges nobody."""
 from __future__ import annotations
 
 import random
-import socket
 
 import pytest
 import requests
@@ -16,13 +15,13 @@ from services.servicekit.fairness import UNVERIFIED, KnownCallers
 from services.servicekit.http import (
     HTTP_REQUESTS,
     ApiCall,
-    ApiEntrypoint,
     ApiInfo,
     Route,
     api,
     openapi_document,
 )
 from services.servicekit.rate_limits import PartyRateLimits, RateLimitConfigError, RateLimits
+from services.servicekit.tests.edges import start_edge
 
 
 class Clock:
@@ -129,17 +128,11 @@ class LimitedEdge:
 
 @pytest.fixture
 def edge(container_factory):
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    container = container_factory(LimitedEdge, {
-        "WEB_SERVER_ADDRESS": f"127.0.0.1:{port}", "max_workers": 4,
-        # A rate no test reaches in its run: only the burst counts.
-        "RATE_LIMITS": {"per_second": 0.001, "burst": 3}})
-    container.start()
     LimitedEdge.handled = []
-    return next(e for e in container.entrypoints if isinstance(e, ApiEntrypoint)), \
-        f"http://127.0.0.1:{port}"
+    # A rate no test reaches in its run: only the burst counts.
+    _, entrypoint, url = start_edge(container_factory, LimitedEdge,
+                                    RATE_LIMITS={"per_second": 0.001, "burst": 3})
+    return entrypoint, url
 
 
 def send(url: str, credential: str | None, method: str = "GET",
