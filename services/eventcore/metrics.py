@@ -37,7 +37,7 @@ RELAY_IS_LEADER = Gauge(
 )
 AGGREGATE_LOADS = Counter(
     "eventstore_aggregate_loads",
-    "Aggregates units of work loaded, by how (aggregate_cache): fast_forwarded (a kept "
+    "Aggregates that units of work loaded, by how (aggregate_cache): fast_forwarded (a kept "
     "state and the events recorded since), replayed (no kept state: the whole stream), "
     "stale (a kept state the log no longer matched: replayed).",
     ["context", "kind", "outcome"],
